@@ -1,0 +1,272 @@
+"""The `python -m analytics` command line: demo, ingest, status, adoption, refresh, prices."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+
+from analytics import ingest as importer
+from analytics import marts
+from analytics.canonical import TABLES
+from analytics.queries import Warehouse
+from analytics.warehouse import WarehouseError, connect, default_db_path, load_prices, set_meta
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one clear line, not a usage dump
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _Parser(add_help=False)
+    common.add_argument("--db", type=Path, default=None,
+                        help="database file (default: $GOODHART_DB, else data/usage.duckdb)")
+    common.add_argument("--json", action="store_true", help="print exactly one JSON object instead of text")
+    parser = _Parser(prog="python -m analytics", description="Goodhart: real AI adoption vs inflated consumption.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", parents=[common], help="build a realistic demo organisation through the importer")
+    p.add_argument("--users", type=_positive, default=2000, help="people in the organisation (default 2000)")
+    p.add_argument("--days", type=_positive, default=180, help="days of history (default 180)")
+    p.add_argument("--seed", type=int, default=0, help="random seed; same seed, same data (default 0)")
+    p.add_argument("--end", type=_day, default=None, help="last day of data, YYYY-MM-DD (default: yesterday, UTC)")
+    p.add_argument("--replace", action="store_true", help="overwrite the database if it already exists")
+    p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("ingest", parents=[common], help="load canonical CSV, Parquet or JSON Lines files or folders")
+    p.add_argument("paths", nargs="+", type=Path, help="files or folders to load")
+    p.add_argument("--format", default="auto",
+                   help="auto (by file name) or canonical-<table>: " + ", ".join(f"canonical-{t}" for t in TABLES))
+    p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("status", parents=[common], help="what the database holds")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("adoption", parents=[common], help="leadership's headline for one week")
+    p.add_argument("--week", type=_day, default=None,
+                   help="a date in the Monday-started week to report (default: the last complete week)")
+    p.set_defaults(run=cmd_adoption)
+
+    p = sub.add_parser("refresh", parents=[common], help="recompute the marts from the loaded tables")
+    p.add_argument("--engine", choices=["duckdb"], default="duckdb", help="engine to run the pipeline on")
+    p.set_defaults(run=cmd_refresh)
+
+    p = sub.add_parser("prices", parents=[common], help="show the price table, or replace it from a CSV file")
+    p.add_argument("file", nargs="?", type=Path, help="CSV: model, token_type, usd_per_mtok, effective_from")
+    p.set_defaults(run=cmd_prices)
+    return parser
+
+
+# -- commands -----------------------------------------------------------------------------------------------
+
+def cmd_demo(args) -> dict:
+    path = args.db
+    if path.exists() and not args.replace:
+        raise WarehouseError(f"{path} already exists; pass --replace to rebuild it, or choose another --db")
+    end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
+    summary = build_demo(path, users=args.users, days=args.days, seed=args.seed, end=end,
+                         progress=None if args.json else _print_progress)
+    return summary
+
+
+def build_demo(path: Path, *, users: int = 2000, days: int = 180, seed: int = 0, end: date,
+               progress: Callable[[float, str], None] | None = None) -> dict:
+    """Generate the demo organisation as canonical files, load them through the importer, and publish
+    the database at `path` only once it is complete (a crash leaves no half-built file there)."""
+    from analytics import demo  # the generator is only needed here
+
+    started = time.perf_counter()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".tmp")
+    for leftover in (partial, Path(str(partial) + ".wal")):
+        leftover.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="goodhart-demo-") as folder:
+        files = demo.generate(Path(folder), users=users, days=days, seed=seed, end=end,
+                              progress=(lambda f, m: progress(0.5 * f, m)) if progress else None)
+        generated = time.perf_counter() - started
+        con = connect(partial)
+        try:
+            result = importer.ingest(con, [files.folder],
+                                     progress=(lambda f, m: progress(0.5 + 0.5 * f, m)) if progress else None)
+            if result.failed:
+                raise WarehouseError(f"demo data failed to load: {result.failed[0].message}")
+            # Ground truth for evaluating detectors only: nothing that detects or ranks may read it.
+            personas = files.personas  # noqa: F841 (read by the SQL below)
+            con.execute("CREATE OR REPLACE TABLE eval_personas AS SELECT * FROM personas")
+            set_meta(con, "origin", "demo")
+            set_meta(con, "demo_args", json.dumps({"users": users, "days": days, "seed": seed, "end": end.isoformat()}))
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+    os.replace(partial, path)
+    totals = result.totals()
+    return {"db": str(path), "people": files.people, "teams": _count(path, "teams"), "events": files.events,
+            "daily_rows": files.daily_rows, "outcomes": files.outcomes, "rejected": totals["rejected"],
+            "generate_s": round(generated, 2), "seconds": round(time.perf_counter() - started, 2)}
+
+
+def _count(path: Path, table: str) -> int:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute("SELECT count(*) FROM " + table).fetchone()[0]
+    finally:
+        con.close()
+
+
+def cmd_ingest(args) -> dict:
+    table = None
+    if args.format != "auto":
+        name = args.format.removeprefix("canonical-")
+        if not args.format.startswith("canonical-") or name not in TABLES:
+            raise UsageError(f"unknown --format {args.format!r}: use auto or canonical-<table> ({', '.join(TABLES)})")
+        table = name
+    try:
+        importer.discover(args.paths, table=table)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    con = connect(args.db)
+    try:
+        summary = importer.ingest(con, args.paths, table=table,
+                                  progress=None if args.json else _print_progress)
+    finally:
+        con.close()
+    out = summary.as_dict()
+    if summary.failed:
+        out["error"] = f"{summary.failed[0].file}: {summary.failed[0].message}"
+    return out
+
+
+def cmd_status(args) -> dict:
+    con = connect(args.db, create=False)
+    try:
+        return Warehouse(con).status()
+    finally:
+        con.close()
+
+
+def cmd_adoption(args) -> dict:
+    con = connect(args.db, create=False)
+    try:
+        warehouse = Warehouse(con)
+        if not warehouse.is_built:
+            raise WarehouseError("the database holds no marts yet: load data with `ingest` or build the `demo`")
+        return warehouse.adoption(args.week)
+    finally:
+        con.close()
+
+
+def cmd_refresh(args) -> dict:
+    con = connect(args.db, create=False)
+    try:
+        seconds = marts.refresh(con)
+        events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+    finally:
+        con.close()
+    return {"engine": args.engine, "events": events, "seconds": round(seconds, 3)}
+
+
+def cmd_prices(args) -> dict:
+    con = connect(args.db)
+    try:
+        if args.file:
+            load_prices(con, args.file)
+            if marts.is_built(con):
+                marts.refresh(con)  # costs follow the new prices
+        rows = con.execute("SELECT model, token_type, usd_per_mtok, CAST(effective_from AS VARCHAR) "
+                           "FROM prices ORDER BY model, token_type, effective_from").fetchall()
+    finally:
+        con.close()
+    return {"prices": [dict(zip(("model", "token_type", "usd_per_mtok", "effective_from"), r, strict=True))
+                       for r in rows]}
+
+
+# -- output -----------------------------------------------------------------------------------------------
+
+def _print_progress(fraction: float, message: str) -> None:
+    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+
+def _human(command: str, out: dict) -> str:
+    if command == "ingest":
+        lines = [f"{r['file']}: {r['status']} into {r['table']} — read {r['rows_read']}, inserted {r['inserted']}, "
+                 f"updated {r['updated']}, duplicates {r['duplicates']}, rejected {r['rejected']}"
+                 + (f" ({r['message']})" if r["message"] else "") for r in out["details"]]
+        lines += [f"warning: {w}" for r in out["details"] for w in r["warnings"]]
+        lines.append(f"{out['files']} file(s): {out['inserted']} inserted, {out['updated']} updated, "
+                     f"{out['duplicates']} duplicates, {out['rejected']} rejected"
+                     + (" — rejected rows are kept with their reasons (see the Data page)" if out["rejected"] else ""))
+        return "\n".join(lines)
+    if command == "adoption":
+        return (f"week of {out['week']}: headcount {out['headcount']}, active {out['active']} "
+                f"({out['active_share']:.0%}), real {out['real']} ({out['real_share']:.0%})")
+    if command == "prices":
+        return "\n".join(f"{p['model']:<22} {p['token_type']:<12} {p['usd_per_mtok']:>8.3f} USD/Mtok "
+                         f"from {p['effective_from']}" for p in out["prices"])
+    lines = []
+    for key, value in out.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k} {v:,}" if isinstance(v, (int, float)) else f"{k} {v}" for k, v in value.items())
+        elif isinstance(value, list):
+            lines.append(f"{key}:")
+            lines += ["  " + ", ".join(f"{k}={v}" for k, v in item.items()) for item in value]
+            continue
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        lines.append(f"{key}: {value}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        args.db = args.db or default_db_path()
+        out = args.run(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (WarehouseError, LookupError, ValueError, OSError, duckdb.Error) as exc:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: {text}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 1
+    print(json.dumps(out, default=str) if args.json else _human(args.command, out))
+    if out.get("error"):
+        if not args.json:
+            print(f"error: {out['error']}", file=sys.stderr)
+        return 1
+    return 0

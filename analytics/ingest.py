@@ -1,0 +1,477 @@
+"""Loads canonical CSV, Parquet and JSON Lines files into the warehouse, set-based and atomically per file.
+
+Each file is read by DuckDB into a temporary table, every value is typed and checked in one SQL pass,
+and inside one transaction the good rows are inserted (or replace their key), the bad ones are kept in
+`rejected_rows` with their line and reason, and the attempt is written to `ingest_log`. A file that
+fails midway rolls back and leaves nothing of itself; loading the same file again changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from analytics import marts
+from analytics.canonical import LOAD_ORDER, TABLES, Column, Table, file_format, table_for
+from analytics.warehouse import WarehouseError, transaction
+
+COUNTS = ("rows_read", "inserted", "updated", "duplicates", "rejected")
+SQL_TYPES = {
+    "text": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "count": "BIGINT",
+    "number": "DOUBLE", "enum": "VARCHAR", "fingerprint": "VARCHAR",
+}
+_INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+class FileError(WarehouseError):
+    """This file cannot be loaded at all (unreadable, wrong shape); nothing of it is kept."""
+
+
+@dataclass
+class FileResult:
+    file: str
+    table: str | None
+    format: str | None
+    status: str = "loaded"  # loaded | failed
+    message: str = ""
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestSummary:
+    results: list[FileResult]
+    refreshed: bool = False
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def totals(self) -> dict[str, int]:
+        return {k: sum(getattr(r, k) for r in self.results) for k in COUNTS}
+
+    def as_dict(self) -> dict:
+        return {"files": len(self.results), **self.totals(), "failed": len(self.failed),
+                "marts_refreshed": self.refreshed, "details": [asdict(r) for r in self.results]}
+
+
+def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
+    """The (file, table) pairs to load, in dependency order, and warnings for skipped files.
+
+    A folder means every canonically named file directly in it. Raises FileNotFoundError for a path
+    that does not exist and ValueError for a file whose table cannot be told.
+    """
+    found: list[tuple[Path, str]] = []
+    warnings: list[str] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"no such file or folder: {path}")
+        if path.is_dir():
+            for child in sorted(p for p in path.iterdir() if p.is_file()):
+                name = table or table_for(child)
+                if name and file_format(child):
+                    found.append((child, name))
+                elif not child.name.startswith("."):
+                    warnings.append(f"skipped {child}: not a canonical file name (e.g. usage_events.csv)")
+            continue
+        name = table or table_for(path)
+        if name is None:
+            raise ValueError(f"cannot tell which table {path.name} is for: name it after a table "
+                             f"({', '.join(TABLES)}) or pass --format canonical-<table>")
+        if file_format(path) is None:
+            raise ValueError(f"{path.name}: unsupported file type (use .csv, .parquet or .jsonl)")
+        found.append((path, name))
+    found.sort(key=lambda item: LOAD_ORDER.index(item[1]))
+    return found, warnings
+
+
+def ingest(
+    con: duckdb.DuckDBPyConnection,
+    paths: Iterable[Path | str],
+    *,
+    table: str | None = None,
+    now: datetime | None = None,
+    refresh: bool = True,
+    progress: Callable[[float, str], None] | None = None,
+) -> IngestSummary:
+    """Load files or folders; refresh the marts when anything changed.
+
+    `table` forces every file into one canonical table (from `--format canonical-<table>`).
+    """
+    files, warnings = discover(paths, table=table)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    results = []
+    for i, (path, name) in enumerate(files):
+        if progress:
+            progress(i / max(len(files), 1), f"loading {path.name}")
+        results.append(load_file(con, path, name, now=now))
+    if results and warnings:
+        results[0].warnings.extend(warnings)
+    summary = IngestSummary(results)
+    if refresh and any(r.inserted or r.updated for r in results):
+        if progress:
+            progress(0.95, "refreshing marts")
+        marts.refresh(con)
+        summary.refreshed = True
+    if progress:
+        progress(1.0, "done")
+    return summary
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, now: datetime) -> FileResult:
+    """Load one file into one canonical table, all or nothing."""
+    fmt = file_format(path) or "csv"
+    result = FileResult(file=str(path), table=table_name, format=fmt)
+    started = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        digest = sha256_of(path)
+        with transaction(con):
+            batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
+            _Loader(con, TABLES[table_name], path, fmt, digest, batch_id, now, result).run()
+            con.execute(
+                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
+                [batch_id, str(path), digest, table_name, fmt, result.rows_read, result.inserted,
+                 result.updated, result.duplicates, result.rejected, "; ".join(result.warnings), started,
+                 datetime.now(UTC).replace(tzinfo=None)],
+            )
+    except (FileError, duckdb.Error, OSError, UnicodeDecodeError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        result = FileResult(file=str(path), table=table_name, format=fmt, status="failed", message=message,
+                            warnings=result.warnings)
+    finally:
+        temps = con.execute(
+            "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND view_name LIKE '\\_%' ESCAPE '\\' "
+            "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
+            "WHERE temporary AND table_name LIKE '\\_%' ESCAPE '\\'").fetchall()
+        for name, kind in temps:
+            con.execute("DROP " + kind + " IF EXISTS " + _q(name))
+    return result
+
+
+def _q(name: str) -> str:
+    """Quote an identifier (names only ever come from the canonical allow-list or the file's header)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    """A SQL string literal for the fixed message prefixes written in this module."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+class _Loader:
+    """One file's load inside the caller's transaction."""
+
+    def __init__(self, con, table: Table, path: Path, fmt: str, digest: str, batch_id: int, now: datetime,
+                 result: FileResult):
+        self.con, self.table, self.path, self.fmt = con, table, path, fmt
+        self.digest, self.batch_id, self.now, self.result = digest, batch_id, now, result
+        self.source_columns: dict[str, tuple[str, str]] = {}  # canonical name -> (source name, type)
+
+    def run(self) -> None:
+        self._read()
+        self._check()
+        self._resolve()
+
+    # -- reading ---------------------------------------------------------------------------------------
+
+    def _read(self) -> None:
+        path = str(self.path)
+        try:
+            if self.fmt == "parquet":
+                # A view: the file is scanned once by the checks below instead of copied first.
+                self.con.execute(
+                    "CREATE TEMP VIEW _src AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _line "
+                    "FROM read_parquet(" + _lit(path) + ", file_row_number = true)")
+            elif self.fmt == "csv":
+                self._read_csv(path)
+            else:
+                self._read_jsonl(path)
+        except duckdb.Error as exc:
+            raise FileError(f"cannot read {self.path.name} as {self.fmt}: {str(exc).splitlines()[0]}") from exc
+        described = self.con.execute("DESCRIBE _src").fetchall()
+        by_name = {row[0].strip().lower(): (row[0], row[1]) for row in described if row[0] != "_line"}
+        if self.fmt == "jsonl":
+            by_name = {k: v for k, v in by_name.items() if k != "_raw"}
+        wanted = set(self.table.column_names)
+        unknown = sorted(n for n in by_name if n not in wanted)
+        if unknown:
+            self.result.warnings.append(f"{self.path.name}: ignored unknown columns {', '.join(unknown)}")
+        missing = [c.name for c in self.table.columns if c.required and c.name not in by_name]
+        if missing:
+            raise FileError(f"{self.path.name} lacks required column(s) {', '.join(missing)} for {self.table.name}")
+        self.source_columns = {n: v for n, v in by_name.items() if n in wanted}
+        self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _bad (line BIGINT, reason VARCHAR)")
+        # Lines the reader could not parse never reach _src, but they were read.
+        self.result.rows_read = self.con.execute(
+            "SELECT (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad)").fetchone()[0]
+
+    def _read_csv(self, path: str) -> None:
+        self.con.execute(
+            "CREATE TEMP TABLE _src AS SELECT *, row_number() OVER () + 1 AS _line FROM read_csv(?, "
+            "all_varchar = true, header = true, store_rejects = true, "
+            "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')", [path])
+        bad = self.con.execute(
+            "SELECT line, min(error_message) FROM _csv_reject_errors GROUP BY line ORDER BY line").fetchall()
+        self.con.execute("DROP TABLE IF EXISTS _csv_reject_errors")
+        self.con.execute("DROP TABLE IF EXISTS _csv_reject_scans")
+        if not bad:
+            return
+        # Malformed lines were skipped by the reader, so good rows' ordinals drift past them: map each
+        # ordinal to the n-th line that was not rejected.
+        self.con.execute("CREATE TEMP TABLE _bad (line BIGINT, reason VARCHAR)")
+        self.con.executemany("INSERT INTO _bad VALUES (?, ?)",
+                             [(line, "malformed CSV line: " + msg.splitlines()[0][:160]) for line, msg in bad])
+        self.con.execute(
+            """CREATE OR REPLACE TEMP TABLE _src AS
+               WITH lines AS (
+                   SELECT l AS line, row_number() OVER (ORDER BY l) + 1 AS ordinal_line
+                   FROM range(2, (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad) + 2) t(l)
+                   WHERE l NOT IN (SELECT line FROM _bad))
+               SELECT s.* EXCLUDE (_line), lines.line AS _line
+               FROM _src s JOIN lines ON lines.ordinal_line = s._line ORDER BY _line""")
+
+    def _read_jsonl(self, path: str) -> None:
+        self.con.execute(
+            "CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _line, j AS _raw FROM read_csv(?, "
+            "columns = {'j': 'VARCHAR'}, header = false, delim = chr(31), quote = '', escape = '', "
+            "auto_detect = false)", [path])
+        self.con.execute("DELETE FROM _lines WHERE _raw IS NULL OR trim(_raw) = ''")
+        self.con.execute(
+            """CREATE TEMP TABLE _bad AS SELECT _line AS line,
+                   CASE WHEN NOT json_valid(_raw) THEN 'line is not valid JSON'
+                        ELSE 'line is not a JSON object' END AS reason
+               FROM _lines WHERE NOT json_valid(_raw) OR json_type(_raw) <> 'OBJECT'""")
+        keys = [r[0] for r in self.con.execute(
+            "SELECT DISTINCT unnest(json_keys(_raw)) FROM _lines "
+            "WHERE json_valid(_raw) AND json_type(_raw) = 'OBJECT' ORDER BY 1").fetchall()]
+        if keys:
+            paths = "[" + ", ".join(_lit("$." + _q(k)) for k in keys) + "]"
+            picks = ", ".join(f"v[{i + 1}] AS {_q(k)}" for i, k in enumerate(keys))
+            self.con.execute(
+                "CREATE TEMP TABLE _src AS SELECT _line, _raw, " + picks + " FROM (SELECT _line, _raw, "
+                "json_extract_string(_raw, " + paths + ") AS v FROM _lines "
+                "WHERE _line NOT IN (SELECT line FROM _bad))")
+        else:
+            self.con.execute("CREATE TEMP TABLE _src AS SELECT _line, _raw FROM _lines WHERE false")
+
+    # -- typing and checking ---------------------------------------------------------------------------
+
+    def _column_sql(self, col: Column) -> tuple[str, list[str]]:
+        """The typed value expression for a column and its reason expressions (NULL when fine)."""
+        present = col.name in self.source_columns
+        if not present:
+            value = f"CAST({col.default or 'NULL'} AS {SQL_TYPES[col.kind]})"
+            return value, []
+        src_name, src_type = self.source_columns[col.name]
+        raw = _q(src_name)
+        # Text formats carry stray spaces; typed Parquet values are taken as they are.
+        text = (f"NULLIF(CAST({raw} AS VARCHAR), '')" if self.fmt == "parquet"
+                else f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')")
+        shown = f"left({text}, 60)"
+        name = col.name
+        reasons = []
+        if col.required:
+            reasons.append(f"CASE WHEN {text} IS NULL THEN {_lit('missing ' + name)} END")
+        default = col.default or "NULL"
+        kind = col.kind
+        if kind == "text":
+            value = f"COALESCE({text}, {default})"
+        elif kind in ("enum", "fingerprint"):
+            norm = f"lower({text})"
+            if kind == "enum":
+                allowed = ", ".join(_lit(v) for v in col.values)
+                bad = f"{norm} NOT IN ({allowed})"
+                why = _lit(f'{name} "') + f" || {shown} || " + _lit(f'" is not one of {", ".join(col.values)}')
+            else:
+                bad = f"NOT regexp_full_match({norm}, '[0-9a-f]{{16}}')"
+                why = _lit(f'{name} "') + f" || {shown} || " + _lit('" is not 16 hex digits')
+            reasons.append(f"CASE WHEN {text} IS NOT NULL AND {bad} THEN {why} END")
+            value = f"CASE WHEN {text} IS NULL THEN {default} WHEN NOT ({bad}) THEN {norm} END"
+        elif kind in ("timestamp", "date"):
+            if kind == "timestamp" and src_type == "TIMESTAMP":
+                value = raw
+            elif kind == "timestamp" and src_type.startswith("TIMESTAMP WITH TIME ZONE"):
+                value = f"timezone('UTC', {raw})"
+            elif kind == "timestamp":
+                value = f"timezone('UTC', TRY_CAST({text} AS TIMESTAMPTZ))"
+            elif src_type == "DATE":
+                value = raw
+            else:
+                value = f"TRY_CAST({text} AS DATE)"
+            label = "an ISO-8601 timestamp" if kind == "timestamp" else "a YYYY-MM-DD date"
+            why = _lit(f"{name} is not {label}: ") + f" || {shown}"
+            reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {why} END")
+            limit = "CAST($now AS TIMESTAMP) + INTERVAL 1 DAY"
+            if kind == "date":
+                limit = f"CAST({limit} AS DATE)"
+            future = _lit(f"{name} ") + f" || {shown} || " + _lit(" is more than a day in the future")
+            reasons.append(f"CASE WHEN {value} > {limit} THEN {future} END")
+        else:  # count | number
+            if src_type in _INTEGER_TYPES:
+                # Already whole numbers: only the sign needs checking.
+                value = f"CAST({raw} AS {SQL_TYPES[kind]})"
+                negative = _lit(f"{name} is negative (") + f" || {raw} || ')'"
+                reasons.append(f"CASE WHEN {raw} < 0 THEN {negative} END")
+                return (f"COALESCE({value}, {default})" if col.default else value), reasons
+            number = f"TRY_CAST({text} AS DOUBLE)"
+            if kind == "count":
+                value = f"CASE WHEN {number} = floor({number}) THEN TRY_CAST({number} AS BIGINT) END"
+                label = "a whole number"
+            else:
+                value = f"CASE WHEN isfinite({number}) THEN {number} END"
+                label = "a number"
+            why = _lit(f"{name} is not {label}: ") + f" || {shown}"
+            reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {why} END")
+            negative = _lit(f"{name} is negative (") + f" || {shown} || ')'"
+            reasons.append(f"CASE WHEN {value} < 0 THEN {negative} END")
+            value = f"COALESCE({value}, {default})" if col.default else value
+        return value, reasons
+
+    def _check(self) -> None:
+        values, reasons = [], []
+        for col in self.table.columns:
+            value, why = self._column_sql(col)
+            values.append(f"{value} AS {_q(col.name)}")
+            reasons.extend(why)
+        reasons.extend(self._row_rules())
+        reason_sql = "concat_ws('; ', " + ", ".join(reasons) + ")" if reasons else "''"
+        self.con.execute(
+            "CREATE TEMP TABLE _checked AS SELECT _line, " + ", ".join(values) + ", " + reason_sql
+            + " AS _reason FROM _src",
+            {"now": self.now} if "$now" in " ".join(values + reasons) else None,
+        )
+
+    def _row_rules(self) -> list[str]:
+        """Checks that span columns or other tables."""
+        name, have = self.table.name, self.source_columns
+        rules = []
+        if name == "teams" and "parent_team_id" in have:
+            parent = f"NULLIF(trim(CAST({_q(have['parent_team_id'][0])} AS VARCHAR)), '')"
+            team = f"NULLIF(trim(CAST({_q(have['team_id'][0])} AS VARCHAR)), '')"
+            rules.append(
+                f"CASE WHEN {parent} IS NOT NULL AND {parent} NOT IN (SELECT team_id FROM teams) "
+                f"AND {parent} NOT IN (SELECT NULLIF(trim(CAST({_q(have['team_id'][0])} AS VARCHAR)), '') "
+                f"FROM _src) THEN 'parent_team_id \"' || {parent} || '\" names no known team' "
+                f"WHEN {parent} = {team} THEN 'a team cannot be its own parent' END")
+        if name == "people" and "active_from" in have and "active_to" in have:
+            rules.append(
+                f"CASE WHEN TRY_CAST(NULLIF(trim(CAST({_q(have['active_to'][0])} AS VARCHAR)), '') AS DATE) < "
+                f"TRY_CAST(NULLIF(trim(CAST({_q(have['active_from'][0])} AS VARCHAR)), '') AS DATE) "
+                "THEN 'active_to is before active_from' END")
+        if name == "people" and "timezone" in have:
+            tz = f"NULLIF(trim(CAST({_q(have['timezone'][0])} AS VARCHAR)), '')"
+            rules.append(
+                f"CASE WHEN {tz} IS NOT NULL AND {tz} NOT IN (SELECT name FROM pg_timezone_names()) "
+                f"THEN 'timezone \"' || {tz} || '\" is not an IANA time zone name' END")
+        if name in ("usage_events", "usage_daily"):
+            other = "usage_daily" if name == "usage_events" else "usage_events"
+            tool = f"NULLIF(trim(CAST({_q(have['tool'][0])} AS VARCHAR)), '')"
+            rules.append(
+                f"CASE WHEN {tool} IN (SELECT tool FROM tool_sources WHERE grain = {_lit(other)}) "
+                f"THEN 'tool \"' || {tool} || {_lit(chr(34) + ' already reports ' + other.replace('usage_', '') + '; a tool sends events or daily rows, not both')} END")
+        return rules
+
+    # -- resolving against what is loaded ----------------------------------------------------------------
+
+    def _resolve(self) -> None:
+        t = self.table
+        key = ", ".join(_q(k) for k in t.key)
+        cols = ", ".join(_q(c) for c in t.column_names)
+        row_hash = "hash(" + ", ".join("{a}." + _q(c) for c in t.column_names) + ")"
+        on = " AND ".join(f"k.{_q(k)} = e.{_q(k)}" for k in t.key)
+        if self._has_repeats(key):
+            # Immutable rows: the first line with a key wins; corrections (mutable): the last one does.
+            order = "_line" if t.immutable else "_line DESC"
+            self.con.execute(
+                "CREATE TEMP TABLE _kept AS SELECT * FROM _checked WHERE _reason = '' "
+                "QUALIFY row_number() OVER (PARTITION BY " + key + " ORDER BY " + order + ") = 1")
+            same, differ = self.con.execute(
+                "SELECT count(*) FILTER (WHERE " + row_hash.format(a="c") + " = " + row_hash.format(a="k") + "), "
+                "count(*) FILTER (WHERE " + row_hash.format(a="c") + " <> " + row_hash.format(a="k") + ") "
+                "FROM _checked c JOIN _kept k USING (" + key + ") WHERE c._reason = '' AND c._line <> k._line"
+            ).fetchone()
+            self.result.duplicates += same
+            if t.immutable:
+                self._reject_repeats(row_hash)
+            else:
+                self.result.duplicates += differ  # an earlier line superseded by a later one with its key
+        else:
+            # The common case: every key appears once, so the checked rows are used in place.
+            self.con.execute("CREATE TEMP VIEW _kept AS SELECT * FROM _checked WHERE _reason = ''")
+        self.con.execute(
+            "CREATE TEMP TABLE _match AS SELECT k._line, " + row_hash.format(a="k") + " = "
+            + row_hash.format(a="e") + " AS same FROM _kept k JOIN " + t.name + " e ON " + on)
+        same, differ = self.con.execute(
+            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match").fetchone()
+        self.result.duplicates += same
+        if t.immutable:
+            # Re-sent ids with other values are conflicts: events and outcomes never change once loaded.
+            self._reject_conflicts()
+            skip = "SELECT _line FROM _match"
+        else:
+            self.con.execute(
+                "DELETE FROM " + t.name + " e USING _kept k WHERE " + on
+                + " AND k._line IN (SELECT _line FROM _match WHERE NOT same)")
+            self.result.updated = differ
+            skip = "SELECT _line FROM _match WHERE same"
+        written = self.con.execute(
+            "INSERT INTO " + t.name + " (" + cols + ", batch_id) SELECT " + cols + ", ? FROM _kept "
+            "WHERE _line NOT IN (" + skip + ")", [self.batch_id]).fetchone()[0]
+        self.result.inserted = written - self.result.updated
+        if t.name in ("usage_events", "usage_daily"):
+            self.con.execute(
+                "INSERT INTO tool_sources SELECT DISTINCT tool, ? FROM _kept ON CONFLICT DO NOTHING", [t.name])
+        self._store_rejects()
+
+    def _has_repeats(self, key: str) -> bool:
+        return bool(self.con.execute(
+            "SELECT 1 FROM _checked WHERE _reason = '' GROUP BY " + key + " HAVING count(*) > 1 LIMIT 1"
+        ).fetchone())
+
+    def _reject_repeats(self, row_hash: str) -> None:
+        name = _q(self.table.key[0])
+        self.con.execute(
+            "UPDATE _checked c SET _reason = " + _lit(self.table.key[0] + ' "') + " || c." + name + " || "
+            + _lit('" appears earlier in this file (line ') + " || k._line || " + _lit(") with different values")
+            + " FROM _kept k WHERE c." + name + " = k." + name + " AND c._reason = '' AND c._line <> k._line AND "
+            + row_hash.format(a="c") + " <> " + row_hash.format(a="k"))
+
+    def _reject_conflicts(self) -> None:
+        name = _q(self.table.key[0])
+        self.con.execute(
+            "UPDATE _checked c SET _reason = " + _lit(self.table.key[0] + ' "') + " || c." + name + " || "
+            + _lit('" is already loaded with different values')
+            + " WHERE c._line IN (SELECT _line FROM _match WHERE NOT same)")
+
+    def _store_rejects(self) -> None:
+        if self.fmt == "jsonl":
+            raw = "(SELECT l._raw FROM _lines l WHERE l._line = b.line)"
+        else:
+            raw = "CASE WHEN s._line IS NOT NULL THEN json_merge_patch(to_json(s), '{\"_line\": null}')::VARCHAR END"
+        self.con.execute(
+            "CREATE OR REPLACE TEMP TABLE _bad AS SELECT b.line, b.reason, " + raw + " AS raw_record "
+            "FROM (SELECT line, reason FROM _bad UNION ALL SELECT _line, _reason FROM _checked WHERE _reason <> '') b "
+            + ("" if self.fmt == "jsonl" else "LEFT JOIN _src s ON s._line = b.line "))
+        self.result.rejected = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
+        self.con.execute(
+            "INSERT INTO rejected_rows SELECT ?, ?, ?, ?, b.line, b.reason, b.raw_record, ? FROM _bad b "
+            "WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.file_sha256 = ? AND r.line = b.line)",
+            [self.batch_id, str(self.path), self.digest, self.table.name, self.now, self.digest])

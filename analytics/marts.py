@@ -1,0 +1,34 @@
+"""Rebuilds the staging views and marts that every page and command reads, in one transaction."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import duckdb
+
+from analytics.warehouse import set_meta, sql_text, transaction
+
+# Order matters: each step reads the ones before it.
+STEPS = (
+    "dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book",
+    "stg_usage", "stg_outcomes", "mart_person_day_tool", "mart_person_week", "mart_org_week", "mart_week_tool",
+)
+
+
+def refresh(con: duckdb.DuckDBPyConnection) -> float:
+    """Recompute every mart from the loaded tables; readers see the old marts until it commits.
+
+    Returns the seconds it took.
+    """
+    started = time.perf_counter()
+    with transaction(con):
+        for step in STEPS:
+            con.execute(sql_text(step))
+        set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
+    return time.perf_counter() - started
+
+
+def is_built(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_person_day_tool' AND NOT temporary").fetchone())

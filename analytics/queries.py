@@ -1,0 +1,119 @@
+"""Read-only questions the pages and commands ask of the marts; each returns a DataFrame or a dict."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import duckdb
+import pandas as pd
+
+from analytics import marts
+from analytics.warehouse import get_meta, sql_text
+
+
+class Warehouse:
+    """The data-access object pages receive: named queries over the marts, never raw events."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+
+    def _frame(self, name: str, **params) -> pd.DataFrame:
+        # Each thread (Streamlit session) gets its own cursor on the shared connection.
+        cur = self.con.cursor()
+        try:
+            return cur.execute(sql_text(name), params or None).df()
+        finally:
+            cur.close()
+
+    def _row(self, name: str, **params) -> dict:
+        frame = self._frame(name, **params)
+        return frame.iloc[0].to_dict() if len(frame) else {}
+
+    @property
+    def is_built(self) -> bool:
+        return marts.is_built(self.con)
+
+    @property
+    def data_version(self) -> str:
+        return get_meta(self.con, "data_version") or "none"
+
+    @property
+    def is_demo(self) -> bool:
+        return get_meta(self.con, "origin") == "demo"
+
+    def date_bounds(self) -> tuple[date, date] | None:
+        row = self._row("q_status")
+        if not row or pd.isna(row.get("first_day")):
+            return None
+        return pd.Timestamp(row["first_day"]).date(), pd.Timestamp(row["last_day"]).date()
+
+    def weekly_adoption(self, start: date, end: date, org_id: str | None = None) -> pd.DataFrame:
+        """Columns: week, headcount, active, real_active, active_share, real_share."""
+        return self._frame("q_weekly_adoption", start=start, end=end, org_id=org_id)
+
+    def weekly_usage_by_tool(self, start: date, end: date) -> pd.DataFrame:
+        """Columns: week, tool, tokens, cost_usd, input/output/cache_read/cache_write_tokens, requests."""
+        return self._frame("q_weekly_usage_by_tool", start=start, end=end)
+
+    def org_comparison(self, start: date, end: date) -> pd.DataFrame:
+        """Columns: org_id, org_name, headcount, active_share, real_share, tokens, cost_usd, real_outcomes,
+        tokens_per_real_outcome."""
+        return self._frame("q_org_comparison", start=start, end=end)
+
+    def adoption(self, week: date | None = None) -> dict:
+        """The headline for one Monday-started week (default: the last complete week of data)."""
+        if week is None:
+            week = last_complete_week(self.date_bounds())
+        else:
+            week = week - timedelta(days=week.weekday())
+        row = self._row("q_adoption_week", week=week)
+        headcount, active, real = int(row["headcount"]), int(row["active"]), int(row["real_active"])
+        return {
+            "week": week.isoformat(), "headcount": headcount, "active": active,
+            "active_share": round(active / headcount, 4) if headcount else 0.0,
+            "real": real, "real_share": round(real / headcount, 4) if headcount else 0.0,
+        }
+
+    def status(self) -> dict:
+        if not self.is_built:
+            raise LookupError("the database holds no marts yet: load data with `ingest` or build the `demo`")
+        row = self._row("q_status")
+        kinds = self._frame("q_outcomes_by_kind")
+        sources = self._frame("q_status_sources")
+        out = {k: _plain(v) for k, v in row.items()}
+        out["cost_usd"] = round(float(out["cost_usd"]), 2)
+        out["outcomes_by_kind"] = {k: _plain(q) for k, q in zip(kinds["kind"], kinds["quantity"], strict=True)}
+        out["sources"] = [{k: _plain(v) for k, v in r.items()} for r in sources.to_dict("records")]
+        out["data_version"] = self.data_version
+        out["demo"] = self.is_demo
+        return out
+
+    def unattributed(self) -> pd.DataFrame:
+        return self._frame("q_unattributed")
+
+
+def last_complete_week(bounds: tuple[date, date] | None) -> date:
+    """Monday of the last week whose Sunday the data reaches (or the week holding the first day)."""
+    if bounds is None:
+        today = date.today()
+        return today - timedelta(days=today.weekday() + 7)
+    first, last = bounds
+    monday = last - timedelta(days=last.weekday())
+    if last.weekday() != 6:
+        monday -= timedelta(days=7)
+    return max(monday, first - timedelta(days=first.weekday()))
+
+
+def _plain(value):
+    """JSON-friendly scalars: numpy and pandas values to int, float, str or None."""
+    if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, (pd.Timestamp, date)):
+        return value.isoformat()[:10]
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,175 @@
+"""Opens Goodhart's DuckDB warehouse and owns its schema: loaded tables, price book, logs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+DEFAULT_DB = Path("data/usage.duckdb")
+SCHEMA_VERSION = "1"
+
+# Loaded tables keep the contract's columns plus the batch that brought each row.
+SCHEMA = """
+CREATE SEQUENCE IF NOT EXISTS batch_seq START 1;
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS teams (
+    team_id VARCHAR NOT NULL, team_name VARCHAR NOT NULL, parent_team_id VARCHAR, lead_user_id VARCHAR,
+    batch_id BIGINT);
+CREATE TABLE IF NOT EXISTS people (
+    user_id VARCHAR NOT NULL, display_name VARCHAR NOT NULL, email VARCHAR, login VARCHAR,
+    team_id VARCHAR NOT NULL, title VARCHAR, timezone VARCHAR, active_from DATE, active_to DATE,
+    batch_id BIGINT);
+CREATE TABLE IF NOT EXISTS usage_events (
+    event_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, user_id VARCHAR NOT NULL, tool VARCHAR NOT NULL,
+    model VARCHAR, session_id VARCHAR, prompt_id VARCHAR, initiated_by VARCHAR NOT NULL,
+    input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL,
+    cost_usd DOUBLE, prompt_chars BIGINT, prompt_fingerprint VARCHAR, batch_id BIGINT);
+CREATE TABLE IF NOT EXISTS usage_daily (
+    day DATE NOT NULL, user_id VARCHAR NOT NULL, tool VARCHAR NOT NULL, model VARCHAR NOT NULL,
+    requests BIGINT, human_prompts BIGINT, input_tokens BIGINT NOT NULL, output_tokens BIGINT NOT NULL,
+    cache_read_tokens BIGINT NOT NULL, cache_write_tokens BIGINT NOT NULL, cost_usd DOUBLE,
+    active_minutes DOUBLE, batch_id BIGINT);
+CREATE TABLE IF NOT EXISTS outcomes (
+    outcome_id VARCHAR NOT NULL, ts TIMESTAMP NOT NULL, user_id VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+    quantity DOUBLE NOT NULL, tool VARCHAR, session_id VARCHAR, batch_id BIGINT);
+CREATE TABLE IF NOT EXISTS tool_sources (tool VARCHAR PRIMARY KEY, grain VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS identity_map (
+    identity VARCHAR NOT NULL, user_id VARCHAR NOT NULL, source VARCHAR);
+CREATE TABLE IF NOT EXISTS prices (
+    model VARCHAR NOT NULL, token_type VARCHAR NOT NULL, usd_per_mtok DOUBLE NOT NULL,
+    effective_from DATE NOT NULL);
+CREATE TABLE IF NOT EXISTS ingest_log (
+    batch_id BIGINT, file VARCHAR, file_sha256 VARCHAR, table_name VARCHAR, format VARCHAR,
+    rows_read BIGINT, inserted BIGINT, updated BIGINT, duplicates BIGINT, rejected BIGINT,
+    status VARCHAR, message VARCHAR, started_at TIMESTAMP, finished_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    batch_id BIGINT, file VARCHAR, file_sha256 VARCHAR, table_name VARCHAR, line BIGINT,
+    reason VARCHAR, raw_record VARCHAR, rejected_at TIMESTAMP);
+"""
+
+TOKEN_TYPES = ("input", "output", "cache_read", "cache_write")
+
+
+class WarehouseError(Exception):
+    """A failure to report to the user in one line (bad file, missing database, …)."""
+
+
+def default_db_path() -> Path:
+    """The database named by $GOODHART_DB, else data/usage.duckdb."""
+    return Path(os.environ.get("GOODHART_DB") or DEFAULT_DB)
+
+
+def _tune(con: duckdb.DuckDBPyConnection) -> None:
+    # Timestamps are stored as naive UTC; pin the session zone so casts never drift with the host's.
+    con.execute("SET TimeZone = 'UTC'")
+
+
+def connect(path: Path | str, *, create: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse read-write, creating the schema (and default prices) when new."""
+    path = Path(path)
+    if not create and not path.exists():
+        raise WarehouseError(f"no database at {path} (run `python -m analytics demo` or `ingest` first)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path))
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
+    _tune(con)
+    ensure_schema(con)
+    return con
+
+
+def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
+    """Open an existing warehouse for serving: read-only, no file or network access, settings locked."""
+    path = Path(path)
+    if not path.exists():
+        raise WarehouseError(f"no database at {path}")
+    config = {"access_mode": "READ_ONLY", "threads": 2, "memory_limit": "4GB"}
+    try:
+        con = duckdb.connect(str(path), read_only=True, config=config)
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
+    _tune(con)
+    con.execute("SET enable_external_access = false")
+    con.execute("SET lock_configuration = true")
+    return con
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(SCHEMA)
+    con.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [SCHEMA_VERSION]
+    )
+    if con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0:
+        load_prices(con, default_prices_path())
+
+
+def default_prices_path() -> Path:
+    return Path(str(resources.files("analytics").joinpath("prices.csv")))
+
+
+def load_prices(con: duckdb.DuckDBPyConnection, path: Path | str) -> int:
+    """Replace the price book from a CSV of model, token_type, usd_per_mtok, effective_from.
+
+    The whole file is checked before anything changes, so a bad price file leaves the old book in place.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WarehouseError(f"price file not found: {path}")
+    try:
+        rows = con.execute(
+            """SELECT trim(model) AS model, lower(trim(token_type)) AS token_type,
+                      TRY_CAST(usd_per_mtok AS DOUBLE) AS usd_per_mtok,
+                      TRY_CAST(effective_from AS DATE) AS effective_from,
+                      row_number() OVER () + 1 AS line
+               FROM read_csv(?, all_varchar = true, header = true)""",
+            [str(path)],
+        ).fetchall()
+    except duckdb.Error as exc:
+        raise WarehouseError(f"cannot read price file {path}: {str(exc).splitlines()[0]}") from exc
+    for model, token_type, price, effective_from, line in rows:
+        if not model or token_type not in TOKEN_TYPES or price is None or price < 0 or effective_from is None:
+            raise WarehouseError(
+                f"{path} line {line}: want model, token_type ({', '.join(TOKEN_TYPES)}), "
+                "usd_per_mtok >= 0 and effective_from YYYY-MM-DD"
+            )
+    if not any(model == "*" for model, *_ in rows):
+        raise WarehouseError(f"{path} has no default row (model '*') to price unknown models")
+    with transaction(con):
+        con.execute("DELETE FROM prices")
+        con.executemany("INSERT INTO prices VALUES (?, ?, ?, ?)", [r[:4] for r in rows])
+    return len(rows)
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """All or nothing: commit when the block finishes, roll back when it raises."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def sql_text(name: str) -> str:
+    """The text of analytics/sql/<name>.sql (one named query per file)."""
+    return resources.files("analytics").joinpath("sql", f"{name}.sql").read_text()
+
+
+def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute(
+        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
+    )
+
+
+def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    row = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
