@@ -1,0 +1,32 @@
+"""Goodhart's router: page config, the database, shared filters, and the pages that work."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages._shared import data, filters
+
+st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
+
+path = data.db_path()
+data.ensure_database(path)
+wh = data.warehouse()
+loaders = data.Loaders(wh)
+
+st.sidebar.title("Goodhart")
+st.sidebar.caption("Real AI adoption vs inflated consumption")
+if wh.is_demo:
+    st.sidebar.warning("Demo data: a generated organisation, not real people.", icon=":material/science:")
+
+bounds = wh.date_bounds() if wh.is_built else None
+if bounds is None:
+    st.title("Goodhart")
+    st.info("The database holds no usage yet. Load telemetry with `python -m analytics ingest PATH`, "
+            "or build the demo with `python -m analytics demo`.")
+    st.stop()
+
+st.session_state["goodhart.range"] = filters.date_range(bounds)
+st.session_state["goodhart.bounds"] = bounds
+
+pages = [st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True)]
+st.navigation(pages).run()

@@ -1,0 +1,95 @@
+"""Opens the warehouse for the app (building the demo when there is none) and caches page queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from analytics.queries import Warehouse
+from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
+
+DEMO_USERS, DEMO_DAYS, DEMO_SEED = 2000, 180, 0
+
+
+def db_path() -> Path:
+    return default_db_path()
+
+
+def ensure_database(path: Path) -> None:
+    """Build the demo at `path` when no database exists there, with a progress bar.
+
+    The app only ever writes a database it creates itself; an existing file is opened read-only.
+    """
+    if path.exists():
+        return
+    from analytics.cli import build_demo
+
+    st.info(f"No database at `{path}` yet, so Goodhart is building its demo organisation "
+            f"({DEMO_USERS:,} people, {DEMO_DAYS} days). This takes under a minute, once.")
+    bar = st.progress(0.0, text="Generating the demo organisation…")
+    end = datetime.now(UTC).date() - timedelta(days=1)
+    build_demo(path, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED, end=end,
+               progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+    bar.empty()
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str, mtime_ns: int) -> Warehouse:
+    # Keyed by the file's modification time, so a rebuilt database is opened afresh.
+    return Warehouse(connect_read_only(path))
+
+
+def warehouse() -> Warehouse:
+    path = db_path()
+    try:
+        return _open(str(path), path.stat().st_mtime_ns)
+    except (WarehouseError, OSError) as exc:
+        st.error(f"Cannot open the database: {exc}")
+        st.stop()
+
+
+def _key(wh: Warehouse) -> tuple[str, str]:
+    return (str(db_path()), wh.data_version)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _weekly_adoption(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
+    return _wh.weekly_adoption(start, end)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _weekly_usage_by_tool(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
+    return _wh.weekly_usage_by_tool(start, end)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _org_comparison(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
+    return _wh.org_comparison(start, end)
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _status(_wh: Warehouse, key: tuple) -> dict:
+    return _wh.status()
+
+
+class Loaders:
+    """What pages call: cached results keyed by database, data version and arguments."""
+
+    def __init__(self, wh: Warehouse):
+        self.wh = wh
+        self.key = _key(wh)
+
+    def weekly_adoption(self, start: date, end: date) -> pd.DataFrame:
+        return _weekly_adoption(self.wh, self.key, start, end)
+
+    def weekly_usage_by_tool(self, start: date, end: date) -> pd.DataFrame:
+        return _weekly_usage_by_tool(self.wh, self.key, start, end)
+
+    def org_comparison(self, start: date, end: date) -> pd.DataFrame:
+        return _org_comparison(self.wh, self.key, start, end)
+
+    def status(self) -> dict:
+        return _status(self.wh, self.key)

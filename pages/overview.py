@@ -1,0 +1,117 @@
+"""Overview for leadership: is adoption real, and what does it cost?"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import charts
+from analytics.privacy import DEFAULT_K, suppress_small_groups
+from pages._shared import data
+
+
+def main(loaders: data.Loaders, start, end) -> None:
+    st.title("Overview")
+    st.caption(f"Weeks overlapping {start:%d %b %Y} – {end:%d %b %Y}")
+
+    weekly = loaders.weekly_adoption(start, end)
+    usage = loaders.weekly_usage_by_tool(start, end)
+    if weekly.empty or weekly["headcount"].sum() == 0:
+        st.info("No people are on the headcount in this range. Widen the date range in the sidebar, "
+                "or load a `people` file with `python -m analytics ingest`.")
+        return
+
+    latest = weekly.iloc[-1]
+    previous = weekly.iloc[-2] if len(weekly) > 1 else None
+    headline(latest, previous, usage)
+
+    st.plotly_chart(charts.adoption_over_time(weekly), key="adoption_chart")
+    with st.expander("How these numbers are defined"):
+        st.markdown(
+            "- **Active (scoreboard)**: people on the headcount who used any AI tool that week — what a "
+            "token or usage scoreboard counts.\n"
+            "- **Real**: active people whose use that week is backed by outcomes: accepted edits, commits, "
+            "pull requests opened or merged, reviews or closed tickets.\n"
+            "- **Tokens**: every token processed — input + output + cache read + cache write.\n"
+            "- **Cost**: the source's own cost when it reports one, else tokens priced from the price table "
+            "(`python -m analytics prices`).\n"
+            "- Weeks start on Monday; a person's activity is placed on their own local calendar day.")
+
+    left, right = st.tabs(["Tokens by tool", "Cost by tool"])
+    with left:
+        st.plotly_chart(charts.usage_by_tool(usage, "tokens"), key="tokens_chart")
+    with right:
+        st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
+
+    orgs_section(loaders.org_comparison(start, end))
+    unattributed_note(loaders.status())
+
+
+def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame) -> None:
+    week = pd.Timestamp(latest["week"])
+    st.subheader(f"Week of {week:%d %b %Y}")
+    cols = st.columns(5)
+    cols[0].metric("Headcount", f"{int(latest['headcount']):,}", help="People employed during the week.")
+    cols[1].metric("Active (scoreboard)", f"{latest['active_share']:.0%}",
+                   delta=_delta(latest, previous, "active_share"),
+                   help=f"{int(latest['active']):,} people used any AI tool this week.")
+    cols[2].metric("Real adoption", f"{latest['real_share']:.0%}", delta=_delta(latest, previous, "real_share"),
+                   help=f"{int(latest['real_active']):,} people whose use was backed by outcomes this week.")
+    gap = latest["active_share"] - latest["real_share"]
+    cols[3].metric("Goodhart gap", f"{gap * 100:.0f} pts",
+                   help="Scoreboard adoption minus real adoption: activity that outcomes do not back.")
+    in_range = usage["tokens"].sum(), usage["cost_usd"].sum()
+    cols[4].metric("Tokens in range", _short(in_range[0]), help=f"Cost in range: ${in_range[1]:,.0f}")
+
+
+def orgs_section(orgs: pd.DataFrame) -> None:
+    st.subheader("Top-level orgs")
+    visible, hidden = suppress_small_groups(orgs, k=DEFAULT_K)
+    if visible.empty:
+        st.info(f"No org in this range has at least {DEFAULT_K} people, so none is shown.")
+        return
+    st.plotly_chart(charts.org_comparison(visible), key="orgs_chart")
+    st.dataframe(
+        visible[["org_name", "headcount", "active_share", "real_share", "tokens", "cost_usd", "real_outcomes",
+                 "tokens_per_real_outcome"]],
+        hide_index=True,
+        column_config={
+            "org_name": st.column_config.TextColumn("Org"),
+            "headcount": st.column_config.NumberColumn("Headcount", format="%d", help="Average per week"),
+            "active_share": st.column_config.ProgressColumn("Active (scoreboard)", format="percent",
+                                                            min_value=0, max_value=1),
+            "real_share": st.column_config.ProgressColumn("Real", format="percent", min_value=0, max_value=1),
+            "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+            "cost_usd": st.column_config.NumberColumn("Cost", format="dollar"),
+            "real_outcomes": st.column_config.NumberColumn("Outcomes", format="compact",
+                                                           help="Accepted edits, commits, PRs, reviews, tickets"),
+            "tokens_per_real_outcome": st.column_config.NumberColumn("Tokens per outcome", format="compact"),
+        },
+    )
+    if hidden:
+        st.caption(f"{hidden} org(s) with fewer than {DEFAULT_K} people are not shown, to protect individuals.")
+
+
+def unattributed_note(status: dict) -> None:
+    tokens, stray = status.get("tokens") or 0, status.get("unattributed_tokens") or 0
+    if stray:
+        st.caption(f"{stray / tokens:.1%} of all tokens come from {status['unattributed_identities']} telemetry "
+                   "identities that match no person; they count in tool totals but in no org. "
+                   "`python -m analytics status` lists them.")
+
+
+def _delta(latest: pd.Series, previous: pd.Series | None, col: str) -> str | None:
+    if previous is None:
+        return None
+    return f"{(latest[col] - previous[col]) * 100:+.0f} pts vs prior week"
+
+
+def _short(n: float) -> str:
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{suffix}"
+    return f"{n:,.0f}"
+
+
+start, end = st.session_state["goodhart.range"]
+main(data.Loaders(data.warehouse()), start, end)

@@ -1,0 +1,209 @@
+"""The importer: every bad-row kind the contract names, duplicates, conflicts, atomicity, idempotence."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from analytics import ingest
+from analytics.ingest import _Loader
+from tests.conftest import write_csv
+
+EVENT_HEADER = "event_id,ts,user_id,tool,model,initiated_by,input_tokens,output_tokens,cache_read_tokens"
+
+
+def good_events(n: int = 10, user: str = "a1") -> list[str]:
+    return [f"g{i},2026-10-0{1 + i % 9}T10:{i:02d}:00Z,{user},claude-code,claude-sonnet-4-5,human,100,20,5"
+            for i in range(n)]
+
+
+BROKEN = {
+    # line text -> the reason it must be rejected with
+    "b01,not-a-time,a1,claude-code,m,human,1,1,0": "ts is not an ISO-8601 timestamp",
+    "b02,,a1,claude-code,m,human,1,1,0": "missing ts",
+    ",2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,0": "missing event_id",
+    "b04,2026-10-01T10:00:00Z,,claude-code,m,human,1,1,0": "missing user_id",
+    "b05,2026-10-01T10:00:00Z,a1,,m,human,1,1,0": "missing tool",
+    "b06,2026-10-01T10:00:00Z,a1,claude-code,m,human,,1,0": "missing input_tokens",
+    "b07,2026-10-01T10:00:00Z,a1,claude-code,m,human,-4,1,0": "input_tokens is negative",
+    "b08,2026-10-01T10:00:00Z,a1,claude-code,m,human,12.5,1,0": "input_tokens is not a whole number",
+    "b09,2026-10-01T10:00:00Z,a1,claude-code,m,human,lots,1,0": "input_tokens is not a whole number",
+    "b10,2026-10-01T10:00:00Z,a1,claude-code,m,robot,1,1,0": 'initiated_by "robot" is not one of',
+    "b11,2099-01-01T00:00:00Z,a1,claude-code,m,human,1,1,0": "more than a day in the future",
+    "b12,2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,-1": "cache_read_tokens is negative",
+    "b13,2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,0,surplus": "malformed CSV line",
+}
+
+
+def load(con, *paths, **kw):
+    return ingest.ingest(con, list(paths), **kw)
+
+
+def table_rows(con, table: str) -> list[tuple]:
+    return con.execute(f"SELECT COLUMNS(lambda c: c <> 'batch_id') FROM {table} ORDER BY ALL").fetchall()
+
+
+def test_every_broken_row_is_rejected_with_its_reason_and_good_rows_load(con, tmp_path):
+    rows = good_events(10) + list(BROKEN)
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, rows)
+    result = load(con, path).results[0]
+    assert (result.rows_read, result.inserted, result.rejected) == (10 + len(BROKEN), 10, len(BROKEN))
+    stored = con.execute("SELECT line, reason FROM rejected_rows ORDER BY line").fetchall()
+    assert len(stored) == len(BROKEN)
+    for (line, reason), (text, expected) in zip(stored, BROKEN.items(), strict=True):
+        assert line == 12 + list(BROKEN).index(text), (line, text)  # header is line 1, 10 good rows first
+        assert expected in reason, (text, reason)
+
+
+def test_reloading_the_same_file_changes_nothing(con, tmp_path):
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, good_events(10) + list(BROKEN)[:3])
+    first = load(con, path).totals()
+    before = {t: table_rows(con, t) for t in ("usage_events", "rejected_rows", "mart_person_day_tool")}
+    again = load(con, path).totals()
+    assert first["inserted"] == 10 and again["inserted"] == 0 and again["updated"] == 0
+    assert again["duplicates"] == 10 and again["rejected"] == 3
+    assert {t: table_rows(con, t) for t in before} == before
+
+
+def test_duplicate_ids_are_told_apart_from_conflicts(con, tmp_path):
+    rows = good_events(3) + [
+        "g0,2026-10-01T10:00:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",  # same values: duplicate
+        "g1,2026-10-02T10:01:00Z,a1,claude-code,claude-sonnet-4-5,human,999,20,5",  # other values: conflict
+    ]
+    result = load(con, write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, rows)).results[0]
+    assert (result.inserted, result.duplicates, result.rejected) == (3, 1, 1)
+    reason = con.execute("SELECT reason FROM rejected_rows").fetchone()[0]
+    assert reason == 'event_id "g1" appears earlier in this file (line 3) with different values'
+
+    later = write_csv(tmp_path / "usage_events-late.csv", EVENT_HEADER,
+                      ["g2,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
+                       "g2b,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
+                       "g0,2026-10-01T10:00:00Z,a1,claude-code,claude-sonnet-4-5,agent,100,20,5"])
+    result = load(con, later).results[0]
+    assert (result.inserted, result.duplicates, result.rejected) == (1, 1, 1)
+    assert con.execute("SELECT input_tokens FROM usage_events WHERE event_id = 'g1'").fetchone()[0] == 100
+    assert con.execute("SELECT count(*) FROM rejected_rows WHERE reason LIKE '%already loaded with different%'"
+                       ).fetchone()[0] == 1
+
+
+def test_a_file_that_fails_midway_leaves_nothing(con, tmp_path, monkeypatch):
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, good_events(5) + list(BROKEN)[:2])
+
+    def explode(self):
+        raise duckdb.IOException("disk went away")
+
+    monkeypatch.setattr(_Loader, "_store_rejects", explode)  # after the good rows were inserted
+    result = load(con, path).results[0]
+    assert result.status == "failed" and "disk went away" in result.message
+    for table in ("usage_events", "rejected_rows", "ingest_log"):
+        assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+
+
+def test_missing_required_column_fails_the_file_and_keeps_the_rest(con, tmp_path, org):
+    bad = write_csv(tmp_path / "usage_events.csv", "event_id,ts,user_id,tool,output_tokens",
+                    ["x,2026-10-01T10:00:00Z,a1,claude-code,5"])
+    summary = load(con, org / "teams.csv", bad)
+    assert [r.status for r in summary.results] == ["loaded", "failed"]
+    assert "lacks required column(s) input_tokens" in summary.results[1].message
+    assert con.execute("SELECT count(*) FROM teams").fetchone()[0] == 4
+
+
+def test_unknown_columns_are_ignored_with_a_warning(con, tmp_path):
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER + ",mood",
+                     [r + ",happy" for r in good_events(2)])
+    result = load(con, path).results[0]
+    assert result.inserted == 2
+    assert result.warnings == ["usage_events.csv: ignored unknown columns mood"]
+
+
+def test_parquet_and_jsonl_load_the_same_rows_as_csv(tmp_path, org):
+    from analytics.warehouse import connect
+
+    csv_path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, good_events(12))
+    one = connect(tmp_path / "one.duckdb")
+    load(one, csv_path)
+    parquet = tmp_path / "usage_events.parquet"
+    one.execute(f"COPY (SELECT * EXCLUDE (batch_id) FROM usage_events) TO '{parquet}' (FORMAT parquet)")
+    jsonl = tmp_path / "usage_events.jsonl"
+    jsonl.write_text("\n".join(json.dumps({**r, "ts": r["ts"].isoformat() + "Z"}) for r in
+                               one.execute("SELECT * EXCLUDE (batch_id) FROM usage_events").df()
+                               .astype(object).where(lambda f: f.notna(), None).to_dict("records"))
+                     + "\n{not json}\n[1, 2]\n")
+    want = table_rows(one, "usage_events")
+    for path, rejected in ((parquet, 0), (jsonl, 2)):
+        other = connect(tmp_path / f"{path.suffix[1:]}.duckdb")
+        result = load(other, path).results[0]
+        assert (result.inserted, result.rejected) == (12, rejected), path
+        assert table_rows(other, "usage_events") == want, path
+        other.close()
+    reasons = [r for r, in connect(tmp_path / "jsonl.duckdb").execute(
+        "SELECT reason FROM rejected_rows ORDER BY line").fetchall()]
+    assert reasons == ["line is not valid JSON", "line is not a JSON object"]
+
+
+def test_timestamps_with_offsets_are_stored_in_utc(con, tmp_path):
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER,
+                     ["t1,2026-10-01T10:00:00+02:00,a1,claude-code,m,human,1,1,0",
+                      "t2,2026-10-01 10:00:00,a1,claude-code,m,human,1,1,0"])
+    load(con, path)
+    got = dict(con.execute("SELECT event_id, strftime(ts, '%H:%M') FROM usage_events").fetchall())
+    assert got == {"t1": "08:00", "t2": "10:00"}
+
+
+def test_daily_rows_are_replaced_by_key(con, tmp_path):
+    header = "day,user_id,tool,model,requests,input_tokens,output_tokens"
+    load(con, write_csv(tmp_path / "usage_daily.csv", header,
+                        ["2026-10-01,a1,copilot,gpt-4.1,10,1000,50", "2026-10-02,a1,copilot,gpt-4.1,5,500,20"]))
+    result = load(con, write_csv(tmp_path / "usage_daily-fix.csv", header,
+                                 ["2026-10-01,a1,copilot,gpt-4.1,12,1200,60",
+                                  "2026-10-02,a1,copilot,gpt-4.1,5,500,20"])).results[0]
+    assert (result.inserted, result.updated, result.duplicates) == (0, 1, 1)
+    assert con.execute("SELECT sum(input_tokens), count(*) FROM usage_daily").fetchone() == (1700, 2)
+
+
+def test_a_tool_reports_events_or_daily_rows_not_both(con, tmp_path):
+    load(con, write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, good_events(2)))
+    result = load(con, write_csv(tmp_path / "usage_daily.csv", "day,user_id,tool,input_tokens,output_tokens",
+                                 ["2026-10-01,a1,claude-code,10,1", "2026-10-01,a1,copilot,10,1"])).results[0]
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert "already reports events" in con.execute("SELECT reason FROM rejected_rows").fetchone()[0]
+
+
+def test_reference_data_rules(con, tmp_path, org):
+    load(con, org)
+    teams = write_csv(tmp_path / "teams.csv", "team_id,team_name,parent_team_id",
+                      ["x1,Lost,nowhere", "x2,Self,x2", "web,Web Platform,eng"])
+    people = write_csv(tmp_path / "people.csv", "user_id,display_name,team_id,timezone,active_from,active_to",
+                       ["z1,Zed,web,Mars/Olympus,,", "z2,Zoe,web,UTC,2026-05-01,2026-04-01"])
+    summary = load(con, teams, people)
+    assert [(r.inserted, r.updated, r.rejected) for r in summary.results] == [(0, 1, 2), (0, 0, 2)]
+    reasons = {r for r, in con.execute("SELECT reason FROM rejected_rows").fetchall()}
+    assert reasons == {'parent_team_id "nowhere" names no known team', "a team cannot be its own parent",
+                       'timezone "Mars/Olympus" is not an IANA time zone name', "active_to is before active_from"}
+    assert con.execute("SELECT team_name FROM teams WHERE team_id = 'web'").fetchone()[0] == "Web Platform"
+
+
+def test_unknown_identities_load_as_unattributed_and_join_when_a_person_names_them(con, tmp_path, org):
+    load(con, org / "teams.csv")
+    events = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER,
+                       good_events(3, user="ADA@acme.example") + good_events(2, user="ghost-7")[:0]
+                       + ["h1,2026-10-01T10:00:00Z,ghost-7,claude-code,m,human,10,0,0"])
+    load(con, events)
+    assert con.execute("SELECT count(DISTINCT identity) FROM mart_person_day_tool WHERE NOT is_attributed"
+                       ).fetchone()[0] == 2
+    load(con, org / "people.csv")  # names Ada by e-mail (case differs) and refreshes the marts
+    got = con.execute("SELECT identity, user_id FROM mart_person_day_tool GROUP BY ALL ORDER BY 1").fetchall()
+    assert got == [("ADA@acme.example", "a1"), ("ghost-7", None)]
+
+
+def test_discover_orders_a_folder_and_refuses_unknown_names(tmp_path, org):
+    (org / "notes.txt").write_text("hello")
+    files, warnings = ingest.discover([org])
+    assert [t for _, t in files] == ["teams", "people"]
+    assert any("notes.txt" in w for w in warnings)
+    with pytest.raises(ValueError, match="cannot tell which table"):
+        ingest.discover([org / "notes.txt"])
+    with pytest.raises(FileNotFoundError):
+        ingest.discover([tmp_path / "missing.csv"])
