@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages import overview
 from pages._shared import data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
@@ -11,7 +12,6 @@ st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout
 path = data.db_path()
 data.ensure_database(path)
 wh = data.warehouse()
-loaders = data.Loaders(wh)
 
 st.sidebar.title("Goodhart")
 st.sidebar.caption("Real AI adoption vs inflated consumption")
@@ -28,5 +28,14 @@ if bounds is None:
 st.session_state["goodhart.range"] = filters.date_range(bounds)
 st.session_state["goodhart.bounds"] = bounds
 
-pages = [st.Page("pages/overview.py", title="Overview", icon=":material/monitoring:", default=True)]
+
+
+# Pages are listed only once they work. Each entry is a function defined here that calls its page
+# module, with a url_path unlike any file name in pages/: otherwise Streamlit's test runner resolves
+# a rerun to the page file itself instead of this router.
+def overview_page() -> None:
+    overview.page()
+
+
+pages = [st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True)]
 st.navigation(pages).run()

@@ -90,14 +90,16 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if not path.exists():
         raise WarehouseError(f"no database at {path}")
-    config = {"access_mode": "READ_ONLY", "threads": 2, "memory_limit": "4GB"}
+    config = {"access_mode": "READ_ONLY", "threads": 2, "memory_limit": "4GB", "enable_external_access": False}
     try:
         con = duckdb.connect(str(path), read_only=True, config=config)
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
-    _tune(con)
-    con.execute("SET enable_external_access = false")
-    con.execute("SET lock_configuration = true")
+    # A second open of the same file in this process shares the first one's instance, whose
+    # configuration is already set and locked; only a fresh instance is configured and locked here.
+    if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0] is not True:
+        _tune(con)
+        con.execute("SET lock_configuration = true")
     return con
 
 

@@ -21,8 +21,12 @@ def main(loaders: data.Loaders, start, end) -> None:
                 "or load a `people` file with `python -m analytics ingest`.")
         return
 
-    latest = weekly.iloc[-1]
-    previous = weekly.iloc[-2] if len(weekly) > 1 else None
+    # The headline is the last week the data covers in full: a week in progress would look like a drop.
+    last_day = pd.Timestamp(st.session_state["goodhart.bounds"][1])
+    complete = weekly[pd.to_datetime(weekly["week"]) + pd.Timedelta(days=6) <= last_day]
+    shown = complete if len(complete) else weekly
+    latest = shown.iloc[-1]
+    previous = shown.iloc[-2] if len(shown) > 1 else None
     headline(latest, previous, usage)
 
     st.plotly_chart(charts.adoption_over_time(weekly), key="adoption_chart")
@@ -113,5 +117,7 @@ def _short(n: float) -> str:
     return f"{n:,.0f}"
 
 
-start, end = st.session_state["goodhart.range"]
-main(data.Loaders(data.warehouse()), start, end)
+def page() -> None:
+    """Entry point for st.navigation: the shared filters come from the router via session state."""
+    start, end = st.session_state["goodhart.range"]
+    main(data.Loaders(data.warehouse()), start, end)

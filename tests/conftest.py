@@ -42,3 +42,18 @@ def org(tmp_path) -> Path:
                "b2,Bo,bo@acme.example,bo-gh,web,America/New_York,2026-01-01,",
                "c3,Cy,cy@acme.example,cy-gh,ops,UTC,2026-10-07,2026-10-20"])
     return folder
+
+
+DEMO_END = "2026-11-20"
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory) -> Path:
+    """A small demo organisation, built once per test run through the real importer."""
+    from datetime import date
+
+    from analytics.cli import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    build_demo(path, users=300, days=70, seed=7, end=date.fromisoformat(DEMO_END))
+    return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,18 @@ import streamlit as st
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
 
-DEMO_USERS, DEMO_DAYS, DEMO_SEED = 2000, 180, 0
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(int(os.environ.get(name, default)), 1)
+    except ValueError:
+        return default
+
+
+def demo_size() -> tuple[int, int]:
+    """People and days of the demo the app builds when it finds no database (smaller suits tests)."""
+    return _env_int("GOODHART_DEMO_USERS", 2000), _env_int("GOODHART_DEMO_DAYS", 180)
 
 
 def db_path() -> Path:
@@ -27,11 +39,12 @@ def ensure_database(path: Path) -> None:
         return
     from analytics.cli import build_demo
 
+    users, days = demo_size()
     st.info(f"No database at `{path}` yet, so Goodhart is building its demo organisation "
-            f"({DEMO_USERS:,} people, {DEMO_DAYS} days). This takes under a minute, once.")
+            f"({users:,} people, {days} days of made-up usage). This takes under a minute, once.")
     bar = st.progress(0.0, text="Generating the demo organisation…")
     end = datetime.now(UTC).date() - timedelta(days=1)
-    build_demo(path, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED, end=end,
+    build_demo(path, users=users, days=days, seed=0, end=end,
                progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
     bar.empty()
 

@@ -1,0 +1,92 @@
+"""The app through Streamlit's AppTest: the Overview's numbers, filters and states."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics.queries import Warehouse
+from analytics.warehouse import connect, connect_read_only
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+
+def run_app(monkeypatch, db: Path, timeout: float = 60) -> AppTest:
+    monkeypatch.setenv("GOODHART_DB", str(db))
+    return AppTest.from_file(APP, default_timeout=timeout).run()
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_overview_headline_matches_the_adoption_command(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db)
+    assert not at.exception
+    want = Warehouse(connect_read_only(demo_db)).adoption()
+    got = metrics(at)
+    assert got["Headcount"] == f"{want['headcount']:,}"
+    assert got["Active (scoreboard)"] == f"{want['active_share']:.0%}"
+    assert got["Real adoption"] == f"{want['real_share']:.0%}"
+    assert at.subheader[0].value == f"Week of {date.fromisoformat(want['week']):%d %b %Y}"
+    assert len(at.get("plotly_chart")) == 4
+    assert at.sidebar.warning[0].value.startswith("Demo data")
+
+
+def test_the_date_range_drives_the_page(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db)
+    before = metrics(at)["Tokens in range"]
+    first, _ = at.session_state["goodhart.bounds"]
+    at.sidebar.date_input[0].set_value((first, first + timedelta(days=14))).run()
+    assert not at.exception
+    assert at.caption[0].value.startswith(f"Weeks overlapping {first:%d %b %Y}")
+    assert metrics(at)["Tokens in range"] != before
+
+
+def test_a_half_picked_range_falls_back_to_the_default(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db)
+    default_caption = at.caption[0].value
+    first, _ = at.session_state["goodhart.bounds"]
+    at.sidebar.date_input[0].set_value((first,)).run()
+    assert not at.exception
+    assert at.caption[0].value == default_caption
+    assert "Pick an end date" in at.sidebar.caption[-1].value
+
+
+def test_missing_database_builds_the_demo_with_progress(monkeypatch, tmp_path):
+    monkeypatch.setenv("GOODHART_DEMO_USERS", "60")
+    monkeypatch.setenv("GOODHART_DEMO_DAYS", "21")
+    db = tmp_path / "fresh" / "usage.duckdb"
+    at = run_app(monkeypatch, db, timeout=120)
+    assert not at.exception
+    assert db.exists()
+    assert any("building its demo organisation" in i.value for i in at.info)
+    assert metrics(at)["Headcount"] != "0"
+
+
+def test_an_empty_database_explains_itself(monkeypatch, tmp_path):
+    db = tmp_path / "empty.duckdb"
+    connect(db).close()
+    at = run_app(monkeypatch, db)
+    assert not at.exception
+    assert "holds no usage yet" in at.info[0].value
+
+
+def test_a_file_that_is_not_a_database_gives_a_clear_error(monkeypatch, tmp_path):
+    db = tmp_path / "junk.duckdb"
+    db.write_text("this is not a database")
+    at = run_app(monkeypatch, db)
+    assert not at.exception
+    assert at.error[0].value.startswith("Cannot open the database")
+
+
+@pytest.mark.parametrize("module", ["analytics.cli", "analytics.queries", "analytics.charts", "analytics.demo"])
+def test_the_engine_never_imports_streamlit(module):
+    import subprocess
+    import sys
+
+    code = f"import sys, {module}; sys.exit('streamlit' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], cwd=Path(APP).parent).returncode == 0
