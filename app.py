@@ -21,13 +21,14 @@ if wh.is_demo:
 bounds = wh.date_bounds() if wh.is_built else None
 if bounds is None:
     st.title("Goodhart")
-    st.info("The database holds no usage yet. Load telemetry with `python -m analytics ingest PATH`, "
-            "or build the demo with `python -m analytics demo`.")
+    st.info(
+        "The database holds no usage yet. Load telemetry with `python -m analytics ingest PATH`, "
+        "or build the demo with `python -m analytics demo`."
+    )
     st.stop()
 
 st.session_state["goodhart.range"] = filters.date_range(bounds)
 st.session_state["goodhart.bounds"] = bounds
-
 
 
 # Pages are listed only once they work. Each entry is a function defined here that calls its page

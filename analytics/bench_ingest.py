@@ -30,8 +30,10 @@ COPY (
            CASE WHEN i % 3 = 0 THEN 'gpt-5' ELSE 'claude-sonnet-4-5' END AS model,
            's-' || (i // 40) AS session_id, 'p-' || (i // 5) AS prompt_id,
            CASE WHEN i % 5 = 0 THEN 'human' ELSE 'agent' END AS initiated_by,
-           CAST(200 + hash(i) % 4000 AS BIGINT) AS input_tokens, CAST(50 + hash(i + 1) % 2000 AS BIGINT) AS output_tokens,
-           CAST(hash(i + 2) % 100000 AS BIGINT) AS cache_read_tokens, CAST(hash(i + 3) % 5000 AS BIGINT) AS cache_write_tokens,
+           CAST(200 + hash(i) % 4000 AS BIGINT) AS input_tokens,
+           CAST(50 + hash(i + 1) % 2000 AS BIGINT) AS output_tokens,
+           CAST(hash(i + 2) % 100000 AS BIGINT) AS cache_read_tokens,
+           CAST(hash(i + 3) % 5000 AS BIGINT) AS cache_write_tokens,
            CAST(NULL AS DOUBLE) AS cost_usd,
            CASE WHEN i % 5 = 0 THEN CAST(20 + hash(i) % 2000 AS BIGINT) END AS prompt_chars,
            CASE WHEN i % 5 = 0 THEN lpad(format('{:x}', hash(i)), 16, '0') END AS prompt_fingerprint
@@ -68,10 +70,14 @@ def main() -> None:
             rates.append(args.events / load_s)
             refreshes.append(refresh_s)
             reloads.append(reload_s)
-            print(f"run {run + 1}: load {load_s:.2f} s = {args.events / load_s / 1e6:.2f} M events/s; "
-                  f"mart refresh {refresh_s:.2f} s; reload of the same file (all duplicates) {reload_s:.2f} s")
-        print(f"median: {statistics.median(rates) / 1e6:.2f} M events/s load, "
-              f"{statistics.median(refreshes):.2f} s refresh, {statistics.median(reloads):.2f} s no-op reload")
+            print(
+                f"run {run + 1}: load {load_s:.2f} s = {args.events / load_s / 1e6:.2f} M events/s; "
+                f"mart refresh {refresh_s:.2f} s; reload of the same file (all duplicates) {reload_s:.2f} s"
+            )
+        print(
+            f"median: {statistics.median(rates) / 1e6:.2f} M events/s load, "
+            f"{statistics.median(refreshes):.2f} s refresh, {statistics.median(reloads):.2f} s no-op reload"
+        )
 
 
 if __name__ == "__main__":

@@ -7,8 +7,16 @@ from pathlib import Path
 
 INITIATED_BY = ("human", "agent", "schedule", "unknown")
 OUTCOME_KINDS = (
-    "edit_accepted", "edit_rejected", "lines_added", "lines_removed", "commit",
-    "pr_opened", "pr_merged", "review", "ticket_closed", "other",
+    "edit_accepted",
+    "edit_rejected",
+    "lines_added",
+    "lines_removed",
+    "commit",
+    "pr_opened",
+    "pr_merged",
+    "review",
+    "ticket_closed",
+    "other",
 )
 
 
@@ -42,35 +50,88 @@ def _c(name, kind="text", required=False, default=None, values=()):
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        Table("teams", (
-            _c("team_id", required=True), _c("team_name", required=True),
-            _c("parent_team_id"), _c("lead_user_id"),
-        ), key=("team_id",), immutable=False),
-        Table("people", (
-            _c("user_id", required=True), _c("display_name", required=True), _c("email"), _c("login"),
-            _c("team_id", required=True), _c("title"), _c("timezone"),
-            _c("active_from", "date"), _c("active_to", "date"),
-        ), key=("user_id",), immutable=False),
-        Table("usage_events", (
-            _c("event_id", required=True), _c("ts", "timestamp", required=True),
-            _c("user_id", required=True), _c("tool", required=True), _c("model"), _c("session_id"),
-            _c("prompt_id"), _c("initiated_by", "enum", default="'unknown'", values=INITIATED_BY),
-            _c("input_tokens", "count", required=True), _c("output_tokens", "count", required=True),
-            _c("cache_read_tokens", "count", default="0"), _c("cache_write_tokens", "count", default="0"),
-            _c("cost_usd", "number"), _c("prompt_chars", "count"), _c("prompt_fingerprint", "fingerprint"),
-        ), key=("event_id",), immutable=True),
-        Table("usage_daily", (
-            _c("day", "date", required=True), _c("user_id", required=True), _c("tool", required=True),
-            _c("model", default="''"), _c("requests", "count"), _c("human_prompts", "count"),
-            _c("input_tokens", "count", required=True), _c("output_tokens", "count", required=True),
-            _c("cache_read_tokens", "count", default="0"), _c("cache_write_tokens", "count", default="0"),
-            _c("cost_usd", "number"), _c("active_minutes", "number"),
-        ), key=("day", "user_id", "tool", "model"), immutable=False),
-        Table("outcomes", (
-            _c("outcome_id", required=True), _c("ts", "timestamp", required=True),
-            _c("user_id", required=True), _c("kind", "enum", required=True, values=OUTCOME_KINDS),
-            _c("quantity", "number", default="1"), _c("tool"), _c("session_id"),
-        ), key=("outcome_id",), immutable=True),
+        Table(
+            "teams",
+            (
+                _c("team_id", required=True),
+                _c("team_name", required=True),
+                _c("parent_team_id"),
+                _c("lead_user_id"),
+            ),
+            key=("team_id",),
+            immutable=False,
+        ),
+        Table(
+            "people",
+            (
+                _c("user_id", required=True),
+                _c("display_name", required=True),
+                _c("email"),
+                _c("login"),
+                _c("team_id", required=True),
+                _c("title"),
+                _c("timezone"),
+                _c("active_from", "date"),
+                _c("active_to", "date"),
+            ),
+            key=("user_id",),
+            immutable=False,
+        ),
+        Table(
+            "usage_events",
+            (
+                _c("event_id", required=True),
+                _c("ts", "timestamp", required=True),
+                _c("user_id", required=True),
+                _c("tool", required=True),
+                _c("model"),
+                _c("session_id"),
+                _c("prompt_id"),
+                _c("initiated_by", "enum", default="'unknown'", values=INITIATED_BY),
+                _c("input_tokens", "count", required=True),
+                _c("output_tokens", "count", required=True),
+                _c("cache_read_tokens", "count", default="0"),
+                _c("cache_write_tokens", "count", default="0"),
+                _c("cost_usd", "number"),
+                _c("prompt_chars", "count"),
+                _c("prompt_fingerprint", "fingerprint"),
+            ),
+            key=("event_id",),
+            immutable=True,
+        ),
+        Table(
+            "usage_daily",
+            (
+                _c("day", "date", required=True),
+                _c("user_id", required=True),
+                _c("tool", required=True),
+                _c("model", default="''"),
+                _c("requests", "count"),
+                _c("human_prompts", "count"),
+                _c("input_tokens", "count", required=True),
+                _c("output_tokens", "count", required=True),
+                _c("cache_read_tokens", "count", default="0"),
+                _c("cache_write_tokens", "count", default="0"),
+                _c("cost_usd", "number"),
+                _c("active_minutes", "number"),
+            ),
+            key=("day", "user_id", "tool", "model"),
+            immutable=False,
+        ),
+        Table(
+            "outcomes",
+            (
+                _c("outcome_id", required=True),
+                _c("ts", "timestamp", required=True),
+                _c("user_id", required=True),
+                _c("kind", "enum", required=True, values=OUTCOME_KINDS),
+                _c("quantity", "number", default="1"),
+                _c("tool"),
+                _c("session_id"),
+            ),
+            key=("outcome_id",),
+            immutable=True,
+        ),
     )
 }
 
@@ -78,10 +139,18 @@ TABLES: dict[str, Table] = {
 LOAD_ORDER = ("teams", "people", "usage_events", "usage_daily", "outcomes")
 
 FILE_FORMATS = {
-    ".csv": "csv", ".csv.gz": "csv", ".tsv": "csv",
-    ".parquet": "parquet", ".pq": "parquet",
-    ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".jsonl.gz": "jsonl", ".ndjson.gz": "jsonl",
+    ".csv": "csv",
+    ".csv.gz": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".jsonl.gz": "jsonl",
+    ".ndjson.gz": "jsonl",
 }
+
 
 def file_format(path: Path) -> str | None:
     """csv, parquet or jsonl from the file's extension, or None."""

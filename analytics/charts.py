@@ -7,8 +7,11 @@ import plotly.graph_objects as go
 
 SCOREBOARD = "#9aa5b1"  # what the token scoreboard says
 REAL = "#b5442c"  # what the outcomes say
-_LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "hovermode": "x unified",
-           "legend": {"orientation": "h", "y": -0.2}}
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 40, "b": 10},
+    "hovermode": "x unified",
+    "legend": {"orientation": "h", "y": -0.2},
+}
 
 
 def adoption_over_time(weekly: pd.DataFrame) -> go.Figure:
@@ -17,16 +20,27 @@ def adoption_over_time(weekly: pd.DataFrame) -> go.Figure:
     `weekly` has week, active_share, real_share, active, real_active, headcount.
     """
     fig = go.Figure()
-    fig.add_scatter(x=weekly["week"], y=weekly["active_share"], name="Active (scoreboard: any use)",
-                    mode="lines+markers", line={"color": SCOREBOARD, "width": 3},
-                    customdata=weekly[["active", "headcount"]],
-                    hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>")
-    fig.add_scatter(x=weekly["week"], y=weekly["real_share"], name="Real (use backed by outcomes)",
-                    mode="lines+markers", line={"color": REAL, "width": 3},
-                    customdata=weekly[["real_active", "headcount"]],
-                    hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>")
-    fig.update_layout(title="Weekly adoption: scoreboard vs real", yaxis={"tickformat": ".0%", "range": [0, 1.02]},
-                      **_LAYOUT)
+    fig.add_scatter(
+        x=weekly["week"],
+        y=weekly["active_share"],
+        name="Active (scoreboard: any use)",
+        mode="lines+markers",
+        line={"color": SCOREBOARD, "width": 3},
+        customdata=weekly[["active", "headcount"]],
+        hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
+    )
+    fig.add_scatter(
+        x=weekly["week"],
+        y=weekly["real_share"],
+        name="Real (use backed by outcomes)",
+        mode="lines+markers",
+        line={"color": REAL, "width": 3},
+        customdata=weekly[["real_active", "headcount"]],
+        hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
+    )
+    fig.update_layout(
+        title="Weekly adoption: scoreboard vs real", yaxis={"tickformat": ".0%", "range": [0, 1.02]}, **_LAYOUT
+    )
     return fig
 
 
@@ -35,11 +49,18 @@ def usage_by_tool(weekly: pd.DataFrame, measure: str = "tokens") -> go.Figure:
     label = {"tokens": "Tokens", "cost_usd": "Cost (USD)"}[measure]
     fig = go.Figure()
     for tool, part in weekly.groupby("tool", sort=True):
-        fig.add_bar(x=part["week"], y=part[measure], name=str(tool),
-                    hovertemplate=f"{tool}: " + ("%{y:$,.0f}" if measure == "cost_usd" else "%{y:,.3s}")
-                    + "<extra></extra>")
-    fig.update_layout(barmode="stack", title=f"{label} per week by tool",
-                      yaxis={"tickprefix": "$" if measure == "cost_usd" else ""}, **_LAYOUT)
+        fig.add_bar(
+            x=part["week"],
+            y=part[measure],
+            name=str(tool),
+            hovertemplate=f"{tool}: " + ("%{y:$,.0f}" if measure == "cost_usd" else "%{y:,.3s}") + "<extra></extra>",
+        )
+    fig.update_layout(
+        barmode="stack",
+        title=f"{label} per week by tool",
+        yaxis={"tickprefix": "$" if measure == "cost_usd" else ""},
+        **_LAYOUT,
+    )
     return fig
 
 
@@ -47,11 +68,26 @@ def org_comparison(orgs: pd.DataFrame) -> go.Figure:
     """Per top-level org: scoreboard-active share next to real share (horizontal bars)."""
     orgs = orgs.sort_values("active_share")
     fig = go.Figure()
-    fig.add_bar(y=orgs["org_name"], x=orgs["active_share"], name="Active (scoreboard)", orientation="h",
-                marker_color=SCOREBOARD, hovertemplate="%{x:.0%}<extra>scoreboard</extra>")
-    fig.add_bar(y=orgs["org_name"], x=orgs["real_share"], name="Real", orientation="h",
-                marker_color=REAL, hovertemplate="%{x:.0%}<extra>real</extra>")
-    fig.update_layout(barmode="group", title="Top-level orgs: share of headcount, scoreboard vs real",
-                      xaxis={"tickformat": ".0%", "range": [0, 1.02]},
-                      **{**_LAYOUT, "hovermode": "y unified"})
+    fig.add_bar(
+        y=orgs["org_name"],
+        x=orgs["active_share"],
+        name="Active (scoreboard)",
+        orientation="h",
+        marker_color=SCOREBOARD,
+        hovertemplate="%{x:.0%}<extra>scoreboard</extra>",
+    )
+    fig.add_bar(
+        y=orgs["org_name"],
+        x=orgs["real_share"],
+        name="Real",
+        orientation="h",
+        marker_color=REAL,
+        hovertemplate="%{x:.0%}<extra>real</extra>",
+    )
+    fig.update_layout(
+        barmode="group",
+        title="Top-level orgs: share of headcount, scoreboard vs real",
+        xaxis={"tickformat": ".0%", "range": [0, 1.02]},
+        **{**_LAYOUT, "hovermode": "y unified"},
+    )
     return fig

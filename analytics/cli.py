@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -50,8 +49,9 @@ def _positive(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--db", type=Path, default=None,
-                        help="database file (default: $GOODHART_DB, else data/usage.duckdb)")
+    common.add_argument(
+        "--db", type=Path, default=None, help="database file (default: $GOODHART_DB, else data/usage.duckdb)"
+    )
     common.add_argument("--json", action="store_true", help="print exactly one JSON object instead of text")
     parser = _Parser(prog="python -m analytics", description="Goodhart: real AI adoption vs inflated consumption.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -66,16 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", parents=[common], help="load canonical CSV, Parquet or JSON Lines files or folders")
     p.add_argument("paths", nargs="+", type=Path, help="files or folders to load")
-    p.add_argument("--format", default="auto",
-                   help="auto (by file name) or canonical-<table>: " + ", ".join(f"canonical-{t}" for t in TABLES))
+    p.add_argument(
+        "--format",
+        default="auto",
+        help="auto (by file name) or canonical-<table>: " + ", ".join(f"canonical-{t}" for t in TABLES),
+    )
     p.set_defaults(run=cmd_ingest)
 
     p = sub.add_parser("status", parents=[common], help="what the database holds")
     p.set_defaults(run=cmd_status)
 
     p = sub.add_parser("adoption", parents=[common], help="leadership's headline for one week")
-    p.add_argument("--week", type=_day, default=None,
-                   help="a date in the Monday-started week to report (default: the last complete week)")
+    p.add_argument(
+        "--week",
+        type=_day,
+        default=None,
+        help="a date in the Monday-started week to report (default: the last complete week)",
+    )
     p.set_defaults(run=cmd_adoption)
 
     p = sub.add_parser("refresh", parents=[common], help="recompute the marts from the loaded tables")
@@ -90,18 +97,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- commands -----------------------------------------------------------------------------------------------
 
+
 def cmd_demo(args) -> dict:
     path = args.db
     if path.exists() and not args.replace:
         raise WarehouseError(f"{path} already exists; pass --replace to rebuild it, or choose another --db")
     end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
-    summary = build_demo(path, users=args.users, days=args.days, seed=args.seed, end=end,
-                         progress=None if args.json else _print_progress)
+    summary = build_demo(
+        path, users=args.users, days=args.days, seed=args.seed, end=end, progress=None if args.json else _print_progress
+    )
     return summary
 
 
-def build_demo(path: Path, *, users: int = 2000, days: int = 180, seed: int = 0, end: date,
-               progress: Callable[[float, str], None] | None = None) -> dict:
+def build_demo(
+    path: Path,
+    *,
+    users: int = 2000,
+    days: int = 180,
+    seed: int = 0,
+    end: date,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict:
     """Generate the demo organisation as canonical files, load them through the importer, and publish
     the database at `path` only once it is complete (a crash leaves no half-built file there)."""
     from analytics import demo  # the generator is only needed here
@@ -113,13 +129,20 @@ def build_demo(path: Path, *, users: int = 2000, days: int = 180, seed: int = 0,
     for leftover in (partial, Path(str(partial) + ".wal")):
         leftover.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="goodhart-demo-") as folder:
-        files = demo.generate(Path(folder), users=users, days=days, seed=seed, end=end,
-                              progress=(lambda f, m: progress(0.5 * f, m)) if progress else None)
+        files = demo.generate(
+            Path(folder),
+            users=users,
+            days=days,
+            seed=seed,
+            end=end,
+            progress=(lambda f, m: progress(0.5 * f, m)) if progress else None,
+        )
         generated = time.perf_counter() - started
         con = connect(partial)
         try:
-            result = importer.ingest(con, [files.folder],
-                                     progress=(lambda f, m: progress(0.5 + 0.5 * f, m)) if progress else None)
+            result = importer.ingest(
+                con, [files.folder], progress=(lambda f, m: progress(0.5 + 0.5 * f, m)) if progress else None
+            )
             if result.failed:
                 raise WarehouseError(f"demo data failed to load: {result.failed[0].message}")
             # Ground truth for evaluating detectors only: nothing that detects or ranks may read it.
@@ -132,9 +155,17 @@ def build_demo(path: Path, *, users: int = 2000, days: int = 180, seed: int = 0,
             con.close()
     os.replace(partial, path)
     totals = result.totals()
-    return {"db": str(path), "people": files.people, "teams": _count(path, "teams"), "events": files.events,
-            "daily_rows": files.daily_rows, "outcomes": files.outcomes, "rejected": totals["rejected"],
-            "generate_s": round(generated, 2), "seconds": round(time.perf_counter() - started, 2)}
+    return {
+        "db": str(path),
+        "people": files.people,
+        "teams": _count(path, "teams"),
+        "events": files.events,
+        "daily_rows": files.daily_rows,
+        "outcomes": files.outcomes,
+        "rejected": totals["rejected"],
+        "generate_s": round(generated, 2),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _count(path: Path, table: str) -> int:
@@ -158,8 +189,7 @@ def cmd_ingest(args) -> dict:
         raise UsageError(str(exc)) from None
     con = connect(args.db)
     try:
-        summary = importer.ingest(con, args.paths, table=table,
-                                  progress=None if args.json else _print_progress)
+        summary = importer.ingest(con, args.paths, table=table, progress=None if args.json else _print_progress)
     finally:
         con.close()
     out = summary.as_dict()
@@ -204,15 +234,19 @@ def cmd_prices(args) -> dict:
             load_prices(con, args.file)
             if marts.is_built(con):
                 marts.refresh(con)  # costs follow the new prices
-        rows = con.execute("SELECT model, token_type, usd_per_mtok, CAST(effective_from AS VARCHAR) "
-                           "FROM prices ORDER BY model, token_type, effective_from").fetchall()
+        rows = con.execute(
+            "SELECT model, token_type, usd_per_mtok, CAST(effective_from AS VARCHAR) "
+            "FROM prices ORDER BY model, token_type, effective_from"
+        ).fetchall()
     finally:
         con.close()
-    return {"prices": [dict(zip(("model", "token_type", "usd_per_mtok", "effective_from"), r, strict=True))
-                       for r in rows]}
+    return {
+        "prices": [dict(zip(("model", "token_type", "usd_per_mtok", "effective_from"), r, strict=True)) for r in rows]
+    }
 
 
 # -- output -----------------------------------------------------------------------------------------------
+
 
 def _print_progress(fraction: float, message: str) -> None:
     print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
@@ -220,20 +254,29 @@ def _print_progress(fraction: float, message: str) -> None:
 
 def _human(command: str, out: dict) -> str:
     if command == "ingest":
-        lines = [f"{r['file']}: {r['status']} into {r['table']} — read {r['rows_read']}, inserted {r['inserted']}, "
-                 f"updated {r['updated']}, duplicates {r['duplicates']}, rejected {r['rejected']}"
-                 + (f" ({r['message']})" if r["message"] else "") for r in out["details"]]
+        lines = [
+            f"{r['file']}: {r['status']} into {r['table']} — read {r['rows_read']}, inserted {r['inserted']}, "
+            f"updated {r['updated']}, duplicates {r['duplicates']}, rejected {r['rejected']}"
+            + (f" ({r['message']})" if r["message"] else "")
+            for r in out["details"]
+        ]
         lines += [f"warning: {w}" for r in out["details"] for w in r["warnings"]]
-        lines.append(f"{out['files']} file(s): {out['inserted']} inserted, {out['updated']} updated, "
-                     f"{out['duplicates']} duplicates, {out['rejected']} rejected"
-                     + (" — rejected rows are kept with their reasons (see the Data page)" if out["rejected"] else ""))
+        lines.append(
+            f"{out['files']} file(s): {out['inserted']} inserted, {out['updated']} updated, "
+            f"{out['duplicates']} duplicates, {out['rejected']} rejected"
+            + (" — rejected rows are kept with their reasons (see the Data page)" if out["rejected"] else "")
+        )
         return "\n".join(lines)
     if command == "adoption":
-        return (f"week of {out['week']}: headcount {out['headcount']}, active {out['active']} "
-                f"({out['active_share']:.0%}), real {out['real']} ({out['real_share']:.0%})")
+        return (
+            f"week of {out['week']}: headcount {out['headcount']}, active {out['active']} "
+            f"({out['active_share']:.0%}), real {out['real']} ({out['real_share']:.0%})"
+        )
     if command == "prices":
-        return "\n".join(f"{p['model']:<22} {p['token_type']:<12} {p['usd_per_mtok']:>8.3f} USD/Mtok "
-                         f"from {p['effective_from']}" for p in out["prices"])
+        return "\n".join(
+            f"{p['model']:<22} {p['token_type']:<12} {p['usd_per_mtok']:>8.3f} USD/Mtok from {p['effective_from']}"
+            for p in out["prices"]
+        )
     lines = []
     for key, value in out.items():
         if isinstance(value, dict):

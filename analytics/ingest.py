@@ -22,8 +22,13 @@ from analytics.warehouse import WarehouseError, transaction
 
 COUNTS = ("rows_read", "inserted", "updated", "duplicates", "rejected")
 SQL_TYPES = {
-    "text": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "count": "BIGINT",
-    "number": "DOUBLE", "enum": "VARCHAR", "fingerprint": "VARCHAR",
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "count": "BIGINT",
+    "number": "DOUBLE",
+    "enum": "VARCHAR",
+    "fingerprint": "VARCHAR",
 }
 _INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
 
@@ -60,8 +65,13 @@ class IngestSummary:
         return {k: sum(getattr(r, k) for r in self.results) for k in COUNTS}
 
     def as_dict(self) -> dict:
-        return {"files": len(self.results), **self.totals(), "failed": len(self.failed),
-                "marts_refreshed": self.refreshed, "details": [asdict(r) for r in self.results]}
+        return {
+            "files": len(self.results),
+            **self.totals(),
+            "failed": len(self.failed),
+            "marts_refreshed": self.refreshed,
+            "details": [asdict(r) for r in self.results],
+        }
 
 
 def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -86,8 +96,10 @@ def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[
             continue
         name = table or table_for(path)
         if name is None:
-            raise ValueError(f"cannot tell which table {path.name} is for: name it after a table "
-                             f"({', '.join(TABLES)}) or pass --format canonical-<table>")
+            raise ValueError(
+                f"cannot tell which table {path.name} is for: name it after a table "
+                f"({', '.join(TABLES)}) or pass --format canonical-<table>"
+            )
         if file_format(path) is None:
             raise ValueError(f"{path.name}: unsupported file type (use .csv, .parquet or .jsonl)")
         found.append((path, name))
@@ -148,19 +160,33 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
             _Loader(con, TABLES[table_name], path, fmt, digest, batch_id, now, result).run()
             con.execute(
                 "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
-                [batch_id, str(path), digest, table_name, fmt, result.rows_read, result.inserted,
-                 result.updated, result.duplicates, result.rejected, "; ".join(result.warnings), started,
-                 datetime.now(UTC).replace(tzinfo=None)],
+                [
+                    batch_id,
+                    str(path),
+                    digest,
+                    table_name,
+                    fmt,
+                    result.rows_read,
+                    result.inserted,
+                    result.updated,
+                    result.duplicates,
+                    result.rejected,
+                    "; ".join(result.warnings),
+                    started,
+                    datetime.now(UTC).replace(tzinfo=None),
+                ],
             )
     except (FileError, duckdb.Error, OSError, UnicodeDecodeError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        result = FileResult(file=str(path), table=table_name, format=fmt, status="failed", message=message,
-                            warnings=result.warnings)
+        result = FileResult(
+            file=str(path), table=table_name, format=fmt, status="failed", message=message, warnings=result.warnings
+        )
     finally:
         temps = con.execute(
             "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND view_name LIKE '\\_%' ESCAPE '\\' "
             "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
-            "WHERE temporary AND table_name LIKE '\\_%' ESCAPE '\\'").fetchall()
+            "WHERE temporary AND table_name LIKE '\\_%' ESCAPE '\\'"
+        ).fetchall()
         for name, kind in temps:
             con.execute("DROP " + kind + " IF EXISTS " + _q(name))
     return result
@@ -179,8 +205,9 @@ def _lit(text: str) -> str:
 class _Loader:
     """One file's load inside the caller's transaction."""
 
-    def __init__(self, con, table: Table, path: Path, fmt: str, digest: str, batch_id: int, now: datetime,
-                 result: FileResult):
+    def __init__(
+        self, con, table: Table, path: Path, fmt: str, digest: str, batch_id: int, now: datetime, result: FileResult
+    ):
         self.con, self.table, self.path, self.fmt = con, table, path, fmt
         self.digest, self.batch_id, self.now, self.result = digest, batch_id, now, result
         self.source_columns: dict[str, tuple[str, str]] = {}  # canonical name -> (source name, type)
@@ -199,7 +226,8 @@ class _Loader:
                 # A view: the file is scanned once by the checks below instead of copied first.
                 self.con.execute(
                     "CREATE TEMP VIEW _src AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _line "
-                    "FROM read_parquet(" + _lit(path) + ", file_row_number = true)")
+                    "FROM read_parquet(" + _lit(path) + ", file_row_number = true)"
+                )
             elif self.fmt == "csv":
                 self._read_csv(path)
             else:
@@ -221,15 +249,19 @@ class _Loader:
         self.con.execute("CREATE TEMP TABLE IF NOT EXISTS _bad (line BIGINT, reason VARCHAR)")
         # Lines the reader could not parse never reach _src, but they were read.
         self.result.rows_read = self.con.execute(
-            "SELECT (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad)").fetchone()[0]
+            "SELECT (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad)"
+        ).fetchone()[0]
 
     def _read_csv(self, path: str) -> None:
         self.con.execute(
             "CREATE TEMP TABLE _src AS SELECT *, row_number() OVER () + 1 AS _line FROM read_csv(?, "
             "all_varchar = true, header = true, store_rejects = true, "
-            "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')", [path])
+            "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')",
+            [path],
+        )
         bad = self.con.execute(
-            "SELECT line, min(error_message) FROM _csv_reject_errors GROUP BY line ORDER BY line").fetchall()
+            "SELECT line, min(error_message) FROM _csv_reject_errors GROUP BY line ORDER BY line"
+        ).fetchall()
         self.con.execute("DROP TABLE IF EXISTS _csv_reject_errors")
         self.con.execute("DROP TABLE IF EXISTS _csv_reject_scans")
         if not bad:
@@ -237,8 +269,10 @@ class _Loader:
         # Malformed lines were skipped by the reader, so good rows' ordinals drift past them: map each
         # ordinal to the n-th line that was not rejected.
         self.con.execute("CREATE TEMP TABLE _bad (line BIGINT, reason VARCHAR)")
-        self.con.executemany("INSERT INTO _bad VALUES (?, ?)",
-                             [(line, "malformed CSV line: " + msg.splitlines()[0][:160]) for line, msg in bad])
+        self.con.executemany(
+            "INSERT INTO _bad VALUES (?, ?)",
+            [(line, "malformed CSV line: " + msg.splitlines()[0][:160]) for line, msg in bad],
+        )
         self.con.execute(
             """CREATE OR REPLACE TEMP TABLE _src AS
                WITH lines AS (
@@ -246,29 +280,38 @@ class _Loader:
                    FROM range(2, (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad) + 2) t(l)
                    WHERE l NOT IN (SELECT line FROM _bad))
                SELECT s.* EXCLUDE (_line), lines.line AS _line
-               FROM _src s JOIN lines ON lines.ordinal_line = s._line ORDER BY _line""")
+               FROM _src s JOIN lines ON lines.ordinal_line = s._line ORDER BY _line"""
+        )
 
     def _read_jsonl(self, path: str) -> None:
         self.con.execute(
             "CREATE TEMP TABLE _lines AS SELECT row_number() OVER () AS _line, j AS _raw FROM read_csv(?, "
             "columns = {'j': 'VARCHAR'}, header = false, delim = chr(31), quote = '', escape = '', "
-            "auto_detect = false)", [path])
+            "auto_detect = false)",
+            [path],
+        )
         self.con.execute("DELETE FROM _lines WHERE _raw IS NULL OR trim(_raw) = ''")
         self.con.execute(
             """CREATE TEMP TABLE _bad AS SELECT _line AS line,
                    CASE WHEN NOT json_valid(_raw) THEN 'line is not valid JSON'
                         ELSE 'line is not a JSON object' END AS reason
-               FROM _lines WHERE NOT json_valid(_raw) OR json_type(_raw) <> 'OBJECT'""")
-        keys = [r[0] for r in self.con.execute(
-            "SELECT DISTINCT unnest(json_keys(_raw)) FROM _lines "
-            "WHERE json_valid(_raw) AND json_type(_raw) = 'OBJECT' ORDER BY 1").fetchall()]
+               FROM _lines WHERE NOT json_valid(_raw) OR json_type(_raw) <> 'OBJECT'"""
+        )
+        keys = [
+            r[0]
+            for r in self.con.execute(
+                "SELECT DISTINCT unnest(json_keys(_raw)) FROM _lines "
+                "WHERE json_valid(_raw) AND json_type(_raw) = 'OBJECT' ORDER BY 1"
+            ).fetchall()
+        ]
         if keys:
             paths = "[" + ", ".join(_lit("$." + _q(k)) for k in keys) + "]"
             picks = ", ".join(f"v[{i + 1}] AS {_q(k)}" for i, k in enumerate(keys))
             self.con.execute(
                 "CREATE TEMP TABLE _src AS SELECT _line, _raw, " + picks + " FROM (SELECT _line, _raw, "
                 "json_extract_string(_raw, " + paths + ") AS v FROM _lines "
-                "WHERE _line NOT IN (SELECT line FROM _bad))")
+                "WHERE _line NOT IN (SELECT line FROM _bad))"
+            )
         else:
             self.con.execute("CREATE TEMP TABLE _src AS SELECT _line, _raw FROM _lines WHERE false")
 
@@ -283,8 +326,11 @@ class _Loader:
         src_name, src_type = self.source_columns[col.name]
         raw = _q(src_name)
         # Text formats carry stray spaces; typed Parquet values are taken as they are.
-        text = (f"NULLIF(CAST({raw} AS VARCHAR), '')" if self.fmt == "parquet"
-                else f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')")
+        text = (
+            f"NULLIF(CAST({raw} AS VARCHAR), '')"
+            if self.fmt == "parquet"
+            else f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
+        )
         shown = f"left({text}, 60)"
         name = col.name
         reasons = []
@@ -354,7 +400,10 @@ class _Loader:
         reasons.extend(self._row_rules())
         reason_sql = "concat_ws('; ', " + ", ".join(reasons) + ")" if reasons else "''"
         self.con.execute(
-            "CREATE TEMP TABLE _checked AS SELECT _line, " + ", ".join(values) + ", " + reason_sql
+            "CREATE TEMP TABLE _checked AS SELECT _line, "
+            + ", ".join(values)
+            + ", "
+            + reason_sql
             + " AS _reason FROM _src",
             {"now": self.now} if "$now" in " ".join(values + reasons) else None,
         )
@@ -370,23 +419,28 @@ class _Loader:
                 f"CASE WHEN {parent} IS NOT NULL AND {parent} NOT IN (SELECT team_id FROM teams) "
                 f"AND {parent} NOT IN (SELECT NULLIF(trim(CAST({_q(have['team_id'][0])} AS VARCHAR)), '') "
                 f"FROM _src) THEN 'parent_team_id \"' || {parent} || '\" names no known team' "
-                f"WHEN {parent} = {team} THEN 'a team cannot be its own parent' END")
+                f"WHEN {parent} = {team} THEN 'a team cannot be its own parent' END"
+            )
         if name == "people" and "active_from" in have and "active_to" in have:
             rules.append(
                 f"CASE WHEN TRY_CAST(NULLIF(trim(CAST({_q(have['active_to'][0])} AS VARCHAR)), '') AS DATE) < "
                 f"TRY_CAST(NULLIF(trim(CAST({_q(have['active_from'][0])} AS VARCHAR)), '') AS DATE) "
-                "THEN 'active_to is before active_from' END")
+                "THEN 'active_to is before active_from' END"
+            )
         if name == "people" and "timezone" in have:
             tz = f"NULLIF(trim(CAST({_q(have['timezone'][0])} AS VARCHAR)), '')"
             rules.append(
                 f"CASE WHEN {tz} IS NOT NULL AND {tz} NOT IN (SELECT name FROM pg_timezone_names()) "
-                f"THEN 'timezone \"' || {tz} || '\" is not an IANA time zone name' END")
+                f"THEN 'timezone \"' || {tz} || '\" is not an IANA time zone name' END"
+            )
         if name in ("usage_events", "usage_daily"):
             other = "usage_daily" if name == "usage_events" else "usage_events"
             tool = f"NULLIF(trim(CAST({_q(have['tool'][0])} AS VARCHAR)), '')"
+            clash = f'" already reports {other.removeprefix("usage_")}; a tool sends events or daily rows, not both'
             rules.append(
                 f"CASE WHEN {tool} IN (SELECT tool FROM tool_sources WHERE grain = {_lit(other)}) "
-                f"THEN 'tool \"' || {tool} || {_lit(chr(34) + ' already reports ' + other.replace('usage_', '') + '; a tool sends events or daily rows, not both')} END")
+                f"THEN 'tool \"' || {tool} || {_lit(clash)} END"
+            )
         return rules
 
     # -- resolving against what is loaded ----------------------------------------------------------------
@@ -402,7 +456,8 @@ class _Loader:
             order = "_line" if t.immutable else "_line DESC"
             self.con.execute(
                 "CREATE TEMP TABLE _kept AS SELECT * FROM _checked WHERE _reason = '' "
-                "QUALIFY row_number() OVER (PARTITION BY " + key + " ORDER BY " + order + ") = 1")
+                "QUALIFY row_number() OVER (PARTITION BY " + key + " ORDER BY " + order + ") = 1"
+            )
             same, differ = self.con.execute(
                 "SELECT count(*) FILTER (WHERE " + row_hash.format(a="c") + " = " + row_hash.format(a="k") + "), "
                 "count(*) FILTER (WHERE " + row_hash.format(a="c") + " <> " + row_hash.format(a="k") + ") "
@@ -417,10 +472,18 @@ class _Loader:
             # The common case: every key appears once, so the checked rows are used in place.
             self.con.execute("CREATE TEMP VIEW _kept AS SELECT * FROM _checked WHERE _reason = ''")
         self.con.execute(
-            "CREATE TEMP TABLE _match AS SELECT k._line, " + row_hash.format(a="k") + " = "
-            + row_hash.format(a="e") + " AS same FROM _kept k JOIN " + t.name + " e ON " + on)
+            "CREATE TEMP TABLE _match AS SELECT k._line, "
+            + row_hash.format(a="k")
+            + " = "
+            + row_hash.format(a="e")
+            + " AS same FROM _kept k JOIN "
+            + t.name
+            + " e ON "
+            + on
+        )
         same, differ = self.con.execute(
-            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match").fetchone()
+            "SELECT count(*) FILTER (WHERE same), count(*) FILTER (WHERE NOT same) FROM _match"
+        ).fetchone()
         self.result.duplicates += same
         if t.immutable:
             # Re-sent ids with other values are conflicts: events and outcomes never change once loaded.
@@ -428,38 +491,65 @@ class _Loader:
             skip = "SELECT _line FROM _match"
         else:
             self.con.execute(
-                "DELETE FROM " + t.name + " e USING _kept k WHERE " + on
-                + " AND k._line IN (SELECT _line FROM _match WHERE NOT same)")
+                "DELETE FROM "
+                + t.name
+                + " e USING _kept k WHERE "
+                + on
+                + " AND k._line IN (SELECT _line FROM _match WHERE NOT same)"
+            )
             self.result.updated = differ
             skip = "SELECT _line FROM _match WHERE same"
         written = self.con.execute(
             "INSERT INTO " + t.name + " (" + cols + ", batch_id) SELECT " + cols + ", ? FROM _kept "
-            "WHERE _line NOT IN (" + skip + ")", [self.batch_id]).fetchone()[0]
+            "WHERE _line NOT IN (" + skip + ")",
+            [self.batch_id],
+        ).fetchone()[0]
         self.result.inserted = written - self.result.updated
         if t.name in ("usage_events", "usage_daily"):
             self.con.execute(
-                "INSERT INTO tool_sources SELECT DISTINCT tool, ? FROM _kept ON CONFLICT DO NOTHING", [t.name])
+                "INSERT INTO tool_sources SELECT DISTINCT tool, ? FROM _kept ON CONFLICT DO NOTHING", [t.name]
+            )
         self._store_rejects()
 
     def _has_repeats(self, key: str) -> bool:
-        return bool(self.con.execute(
-            "SELECT 1 FROM _checked WHERE _reason = '' GROUP BY " + key + " HAVING count(*) > 1 LIMIT 1"
-        ).fetchone())
+        return bool(
+            self.con.execute(
+                "SELECT 1 FROM _checked WHERE _reason = '' GROUP BY " + key + " HAVING count(*) > 1 LIMIT 1"
+            ).fetchone()
+        )
 
     def _reject_repeats(self, row_hash: str) -> None:
         name = _q(self.table.key[0])
         self.con.execute(
-            "UPDATE _checked c SET _reason = " + _lit(self.table.key[0] + ' "') + " || c." + name + " || "
-            + _lit('" appears earlier in this file (line ') + " || k._line || " + _lit(") with different values")
-            + " FROM _kept k WHERE c." + name + " = k." + name + " AND c._reason = '' AND c._line <> k._line AND "
-            + row_hash.format(a="c") + " <> " + row_hash.format(a="k"))
+            "UPDATE _checked c SET _reason = "
+            + _lit(self.table.key[0] + ' "')
+            + " || c."
+            + name
+            + " || "
+            + _lit('" appears earlier in this file (line ')
+            + " || k._line || "
+            + _lit(") with different values")
+            + " FROM _kept k WHERE c."
+            + name
+            + " = k."
+            + name
+            + " AND c._reason = '' AND c._line <> k._line AND "
+            + row_hash.format(a="c")
+            + " <> "
+            + row_hash.format(a="k")
+        )
 
     def _reject_conflicts(self) -> None:
         name = _q(self.table.key[0])
         self.con.execute(
-            "UPDATE _checked c SET _reason = " + _lit(self.table.key[0] + ' "') + " || c." + name + " || "
+            "UPDATE _checked c SET _reason = "
+            + _lit(self.table.key[0] + ' "')
+            + " || c."
+            + name
+            + " || "
             + _lit('" is already loaded with different values')
-            + " WHERE c._line IN (SELECT _line FROM _match WHERE NOT same)")
+            + " WHERE c._line IN (SELECT _line FROM _match WHERE NOT same)"
+        )
 
     def _store_rejects(self) -> None:
         if self.fmt == "jsonl":
@@ -469,9 +559,11 @@ class _Loader:
         self.con.execute(
             "CREATE OR REPLACE TEMP TABLE _bad AS SELECT b.line, b.reason, " + raw + " AS raw_record "
             "FROM (SELECT line, reason FROM _bad UNION ALL SELECT _line, _reason FROM _checked WHERE _reason <> '') b "
-            + ("" if self.fmt == "jsonl" else "LEFT JOIN _src s ON s._line = b.line "))
+            + ("" if self.fmt == "jsonl" else "LEFT JOIN _src s ON s._line = b.line ")
+        )
         self.result.rejected = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
         self.con.execute(
             "INSERT INTO rejected_rows SELECT ?, ?, ?, ?, b.line, b.reason, b.raw_record, ? FROM _bad b "
             "WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.file_sha256 = ? AND r.line = b.line)",
-            [self.batch_id, str(self.path), self.digest, self.table.name, self.now, self.digest])
+            [self.batch_id, str(self.path), self.digest, self.table.name, self.now, self.digest],
+        )

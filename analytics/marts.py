@@ -11,8 +11,17 @@ from analytics.warehouse import set_meta, sql_text, transaction
 
 # Order matters: each step reads the ones before it.
 STEPS = (
-    "dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book",
-    "stg_usage", "stg_outcomes", "mart_person_day_tool", "mart_person_week", "mart_org_week", "mart_week_tool",
+    "dim_teams",
+    "team_ancestors",
+    "dim_people",
+    "identity_lookup",
+    "price_book",
+    "stg_usage",
+    "stg_outcomes",
+    "mart_person_day_tool",
+    "mart_person_week",
+    "mart_org_week",
+    "mart_week_tool",
 )
 
 
@@ -30,5 +39,8 @@ def refresh(con: duckdb.DuckDBPyConnection) -> float:
 
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_person_day_tool' AND NOT temporary").fetchone())
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_person_day_tool' AND NOT temporary"
+        ).fetchone()
+    )

@@ -62,16 +62,16 @@ class Warehouse:
 
     def adoption(self, week: date | None = None) -> dict:
         """The headline for one Monday-started week (default: the last complete week of data)."""
-        if week is None:
-            week = last_complete_week(self.date_bounds())
-        else:
-            week = week - timedelta(days=week.weekday())
+        week = last_complete_week(self.date_bounds()) if week is None else week - timedelta(days=week.weekday())
         row = self._row("q_adoption_week", week=week)
         headcount, active, real = int(row["headcount"]), int(row["active"]), int(row["real_active"])
         return {
-            "week": week.isoformat(), "headcount": headcount, "active": active,
+            "week": week.isoformat(),
+            "headcount": headcount,
+            "active": active,
             "active_share": round(active / headcount, 4) if headcount else 0.0,
-            "real": real, "real_share": round(real / headcount, 4) if headcount else 0.0,
+            "real": real,
+            "real_share": round(real / headcount, 4) if headcount else 0.0,
         }
 
     def status(self) -> dict:

@@ -105,9 +105,7 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
-    con.execute(
-        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [SCHEMA_VERSION]
-    )
+    con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [SCHEMA_VERSION])
     if con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0:
         load_prices(con, default_prices_path())
 
@@ -167,9 +165,7 @@ def sql_text(name: str) -> str:
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
-    con.execute(
-        "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value]
-    )
+    con.execute("INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])
 
 
 def get_meta(con: duckdb.DuckDBPyConnection, key: str) -> str | None:

@@ -17,16 +17,26 @@ def main(loaders: data.Loaders, start, end) -> None:
     weekly = loaders.weekly_adoption(start, end)
     usage = loaders.weekly_usage_by_tool(start, end)
     if weekly.empty or weekly["headcount"].sum() == 0:
-        st.info("No people are on the headcount in this range. Widen the date range in the sidebar, "
-                "or load a `people` file with `python -m analytics ingest`.")
+        st.info(
+            "No people are on the headcount in this range. Widen the date range in the sidebar, "
+            "or load a `people` file with `python -m analytics ingest`."
+        )
         return
 
-    # The headline is the last week the data covers in full: a week in progress would look like a drop.
-    last_day = pd.Timestamp(st.session_state["goodhart.bounds"][1])
-    complete = weekly[pd.to_datetime(weekly["week"]) + pd.Timedelta(days=6) <= last_day]
-    shown = complete if len(complete) else weekly
-    latest = shown.iloc[-1]
-    previous = shown.iloc[-2] if len(shown) > 1 else None
+    # Weeks the data covers only in part (its first and the one in progress) would look like drops.
+    first_day, last_day = st.session_state["goodhart.bounds"]
+    full = complete_weeks(weekly, first_day, last_day)
+    if 0 < len(full) < len(weekly):
+        dropped = sorted(set(weekly["week"]) - set(full["week"]))
+        st.caption(
+            "Left out as the data covers them only in part: week(s) of "
+            + ", ".join(f"{pd.Timestamp(w):%d %b}" for w in dropped)
+            + "."
+        )
+        weekly = full
+        usage = usage[usage["week"].isin(full["week"])]
+    latest = weekly.iloc[-1]
+    previous = weekly.iloc[-2] if len(weekly) > 1 else None
     headline(latest, previous, usage)
 
     st.plotly_chart(charts.adoption_over_time(weekly), key="adoption_chart")
@@ -39,7 +49,8 @@ def main(loaders: data.Loaders, start, end) -> None:
             "- **Tokens**: every token processed — input + output + cache read + cache write.\n"
             "- **Cost**: the source's own cost when it reports one, else tokens priced from the price table "
             "(`python -m analytics prices`).\n"
-            "- Weeks start on Monday; a person's activity is placed on their own local calendar day.")
+            "- Weeks start on Monday; a person's activity is placed on their own local calendar day."
+        )
 
     left, right = st.tabs(["Tokens by tool", "Cost by tool"])
     with left:
@@ -56,16 +67,30 @@ def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame)
     st.subheader(f"Week of {week:%d %b %Y}")
     cols = st.columns(5)
     cols[0].metric("Headcount", f"{int(latest['headcount']):,}", help="People employed during the week.")
-    cols[1].metric("Active (scoreboard)", f"{latest['active_share']:.0%}",
-                   delta=_delta(latest, previous, "active_share"),
-                   help=f"{int(latest['active']):,} people used any AI tool this week.")
-    cols[2].metric("Real adoption", f"{latest['real_share']:.0%}", delta=_delta(latest, previous, "real_share"),
-                   help=f"{int(latest['real_active']):,} people whose use was backed by outcomes this week.")
+    cols[1].metric(
+        "Active (scoreboard)",
+        f"{latest['active_share']:.0%}",
+        delta=_delta(latest, previous, "active_share"),
+        help=f"{int(latest['active']):,} people used any AI tool this week.",
+    )
+    cols[2].metric(
+        "Real adoption",
+        f"{latest['real_share']:.0%}",
+        delta=_delta(latest, previous, "real_share"),
+        help=f"{int(latest['real_active']):,} people whose use was backed by outcomes this week.",
+    )
     gap = latest["active_share"] - latest["real_share"]
-    cols[3].metric("Goodhart gap", f"{gap * 100:.0f} pts",
-                   help="Scoreboard adoption minus real adoption: activity that outcomes do not back.")
+    cols[3].metric(
+        "Goodhart gap",
+        f"{gap * 100:.0f} pts",
+        help="Scoreboard adoption minus real adoption: activity that outcomes do not back.",
+    )
     in_range = usage["tokens"].sum(), usage["cost_usd"].sum()
-    cols[4].metric("Tokens in range", _short(in_range[0]), help=f"Cost in range: ${in_range[1]:,.0f}")
+    cols[4].metric(
+        "Tokens in range",
+        _short(in_range[0]),
+        help=f"Every token processed in the weeks shown; cost ${in_range[1]:,.0f}.",
+    )
 
 
 def orgs_section(orgs: pd.DataFrame) -> None:
@@ -76,19 +101,31 @@ def orgs_section(orgs: pd.DataFrame) -> None:
         return
     st.plotly_chart(charts.org_comparison(visible), key="orgs_chart")
     st.dataframe(
-        visible[["org_name", "headcount", "active_share", "real_share", "tokens", "cost_usd", "real_outcomes",
-                 "tokens_per_real_outcome"]],
+        visible[
+            [
+                "org_name",
+                "headcount",
+                "active_share",
+                "real_share",
+                "tokens",
+                "cost_usd",
+                "real_outcomes",
+                "tokens_per_real_outcome",
+            ]
+        ],
         hide_index=True,
         column_config={
             "org_name": st.column_config.TextColumn("Org"),
             "headcount": st.column_config.NumberColumn("Headcount", format="%d", help="Average per week"),
-            "active_share": st.column_config.ProgressColumn("Active (scoreboard)", format="percent",
-                                                            min_value=0, max_value=1),
+            "active_share": st.column_config.ProgressColumn(
+                "Active (scoreboard)", format="percent", min_value=0, max_value=1
+            ),
             "real_share": st.column_config.ProgressColumn("Real", format="percent", min_value=0, max_value=1),
             "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
             "cost_usd": st.column_config.NumberColumn("Cost", format="dollar"),
-            "real_outcomes": st.column_config.NumberColumn("Outcomes", format="compact",
-                                                           help="Accepted edits, commits, PRs, reviews, tickets"),
+            "real_outcomes": st.column_config.NumberColumn(
+                "Outcomes", format="compact", help="Accepted edits, commits, PRs, reviews, tickets"
+            ),
             "tokens_per_real_outcome": st.column_config.NumberColumn("Tokens per outcome", format="compact"),
         },
     )
@@ -99,9 +136,18 @@ def orgs_section(orgs: pd.DataFrame) -> None:
 def unattributed_note(status: dict) -> None:
     tokens, stray = status.get("tokens") or 0, status.get("unattributed_tokens") or 0
     if stray:
-        st.caption(f"{stray / tokens:.1%} of all tokens come from {status['unattributed_identities']} telemetry "
-                   "identities that match no person; they count in tool totals but in no org. "
-                   "`python -m analytics status` lists them.")
+        st.caption(
+            f"{stray / tokens:.1%} of all tokens come from {status['unattributed_identities']} telemetry "
+            "identities that match no person; they count in tool totals but in no org. "
+            "`python -m analytics status` lists them."
+        )
+
+
+def complete_weeks(weekly: pd.DataFrame, first_day, last_day) -> pd.DataFrame:
+    """The weeks (Monday starts) that lie wholly inside [first_day, last_day]."""
+    monday = pd.to_datetime(weekly["week"])
+    inside = (monday >= pd.Timestamp(first_day)) & (monday + pd.Timedelta(days=6) <= pd.Timestamp(last_day))
+    return weekly[inside].reset_index(drop=True)
 
 
 def _delta(latest: pd.Series, previous: pd.Series | None, col: str) -> str | None:

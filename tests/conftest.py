@@ -35,12 +35,20 @@ def org(tmp_path) -> Path:
     """A two-team org with three people in two time zones."""
     folder = tmp_path / "org"
     folder.mkdir()
-    write_csv(folder / "teams.csv", "team_id,team_name,parent_team_id,lead_user_id",
-              ["root,Acme,,a1", "eng,Engineering,root,a1", "web,Web,eng,b2", "ops,Operations,root,"])
-    write_csv(folder / "people.csv", "user_id,display_name,email,login,team_id,timezone,active_from,active_to",
-              ["a1,Ada,ada@acme.example,ada-gh,web,Europe/Madrid,2026-01-01,",
-               "b2,Bo,bo@acme.example,bo-gh,web,America/New_York,2026-01-01,",
-               "c3,Cy,cy@acme.example,cy-gh,ops,UTC,2026-10-07,2026-10-20"])
+    write_csv(
+        folder / "teams.csv",
+        "team_id,team_name,parent_team_id,lead_user_id",
+        ["root,Acme,,a1", "eng,Engineering,root,a1", "web,Web,eng,b2", "ops,Operations,root,"],
+    )
+    write_csv(
+        folder / "people.csv",
+        "user_id,display_name,email,login,team_id,timezone,active_from,active_to",
+        [
+            "a1,Ada,ada@acme.example,ada-gh,web,Europe/Madrid,2026-01-01,",
+            "b2,Bo,bo@acme.example,bo-gh,web,America/New_York,2026-01-01,",
+            "c3,Cy,cy@acme.example,cy-gh,ops,UTC,2026-10-07,2026-10-20",
+        ],
+    )
     return folder
 
 

@@ -15,8 +15,10 @@ EVENT_HEADER = "event_id,ts,user_id,tool,model,initiated_by,input_tokens,output_
 
 
 def good_events(n: int = 10, user: str = "a1") -> list[str]:
-    return [f"g{i},2026-10-0{1 + i % 9}T10:{i:02d}:00Z,{user},claude-code,claude-sonnet-4-5,human,100,20,5"
-            for i in range(n)]
+    return [
+        f"g{i},2026-10-0{1 + i % 9}T10:{i:02d}:00Z,{user},claude-code,claude-sonnet-4-5,human,100,20,5"
+        for i in range(n)
+    ]
 
 
 BROKEN = {
@@ -77,15 +79,24 @@ def test_duplicate_ids_are_told_apart_from_conflicts(con, tmp_path):
     reason = con.execute("SELECT reason FROM rejected_rows").fetchone()[0]
     assert reason == 'event_id "g1" appears earlier in this file (line 3) with different values'
 
-    later = write_csv(tmp_path / "usage_events-late.csv", EVENT_HEADER,
-                      ["g2,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
-                       "g2b,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
-                       "g0,2026-10-01T10:00:00Z,a1,claude-code,claude-sonnet-4-5,agent,100,20,5"])
+    later = write_csv(
+        tmp_path / "usage_events-late.csv",
+        EVENT_HEADER,
+        [
+            "g2,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
+            "g2b,2026-10-03T10:02:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",
+            "g0,2026-10-01T10:00:00Z,a1,claude-code,claude-sonnet-4-5,agent,100,20,5",
+        ],
+    )
     result = load(con, later).results[0]
     assert (result.inserted, result.duplicates, result.rejected) == (1, 1, 1)
     assert con.execute("SELECT input_tokens FROM usage_events WHERE event_id = 'g1'").fetchone()[0] == 100
-    assert con.execute("SELECT count(*) FROM rejected_rows WHERE reason LIKE '%already loaded with different%'"
-                       ).fetchone()[0] == 1
+    assert (
+        con.execute(
+            "SELECT count(*) FROM rejected_rows WHERE reason LIKE '%already loaded with different%'"
+        ).fetchone()[0]
+        == 1
+    )
 
 
 def test_a_file_that_fails_midway_leaves_nothing(con, tmp_path, monkeypatch):
@@ -102,8 +113,11 @@ def test_a_file_that_fails_midway_leaves_nothing(con, tmp_path, monkeypatch):
 
 
 def test_missing_required_column_fails_the_file_and_keeps_the_rest(con, tmp_path, org):
-    bad = write_csv(tmp_path / "usage_events.csv", "event_id,ts,user_id,tool,output_tokens",
-                    ["x,2026-10-01T10:00:00Z,a1,claude-code,5"])
+    bad = write_csv(
+        tmp_path / "usage_events.csv",
+        "event_id,ts,user_id,tool,output_tokens",
+        ["x,2026-10-01T10:00:00Z,a1,claude-code,5"],
+    )
     summary = load(con, org / "teams.csv", bad)
     assert [r.status for r in summary.results] == ["loaded", "failed"]
     assert "lacks required column(s) input_tokens" in summary.results[1].message
@@ -111,8 +125,7 @@ def test_missing_required_column_fails_the_file_and_keeps_the_rest(con, tmp_path
 
 
 def test_unknown_columns_are_ignored_with_a_warning(con, tmp_path):
-    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER + ",mood",
-                     [r + ",happy" for r in good_events(2)])
+    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER + ",mood", [r + ",happy" for r in good_events(2)])
     result = load(con, path).results[0]
     assert result.inserted == 2
     assert result.warnings == ["usage_events.csv: ignored unknown columns mood"]
@@ -127,10 +140,17 @@ def test_parquet_and_jsonl_load_the_same_rows_as_csv(tmp_path, org):
     parquet = tmp_path / "usage_events.parquet"
     one.execute(f"COPY (SELECT * EXCLUDE (batch_id) FROM usage_events) TO '{parquet}' (FORMAT parquet)")
     jsonl = tmp_path / "usage_events.jsonl"
-    jsonl.write_text("\n".join(json.dumps({**r, "ts": r["ts"].isoformat() + "Z"}) for r in
-                               one.execute("SELECT * EXCLUDE (batch_id) FROM usage_events").df()
-                               .astype(object).where(lambda f: f.notna(), None).to_dict("records"))
-                     + "\n{not json}\n[1, 2]\n")
+    jsonl.write_text(
+        "\n".join(
+            json.dumps({**r, "ts": r["ts"].isoformat() + "Z"})
+            for r in one.execute("SELECT * EXCLUDE (batch_id) FROM usage_events")
+            .df()
+            .astype(object)
+            .where(lambda f: f.notna(), None)
+            .to_dict("records")
+        )
+        + "\n{not json}\n[1, 2]\n"
+    )
     want = table_rows(one, "usage_events")
     for path, rejected in ((parquet, 0), (jsonl, 2)):
         other = connect(tmp_path / f"{path.suffix[1:]}.duckdb")
@@ -138,15 +158,24 @@ def test_parquet_and_jsonl_load_the_same_rows_as_csv(tmp_path, org):
         assert (result.inserted, result.rejected) == (12, rejected), path
         assert table_rows(other, "usage_events") == want, path
         other.close()
-    reasons = [r for r, in connect(tmp_path / "jsonl.duckdb").execute(
-        "SELECT reason FROM rejected_rows ORDER BY line").fetchall()]
+    reasons = [
+        r
+        for (r,) in connect(tmp_path / "jsonl.duckdb")
+        .execute("SELECT reason FROM rejected_rows ORDER BY line")
+        .fetchall()
+    ]
     assert reasons == ["line is not valid JSON", "line is not a JSON object"]
 
 
 def test_timestamps_with_offsets_are_stored_in_utc(con, tmp_path):
-    path = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER,
-                     ["t1,2026-10-01T10:00:00+02:00,a1,claude-code,m,human,1,1,0",
-                      "t2,2026-10-01 10:00:00,a1,claude-code,m,human,1,1,0"])
+    path = write_csv(
+        tmp_path / "usage_events.csv",
+        EVENT_HEADER,
+        [
+            "t1,2026-10-01T10:00:00+02:00,a1,claude-code,m,human,1,1,0",
+            "t2,2026-10-01 10:00:00,a1,claude-code,m,human,1,1,0",
+        ],
+    )
     load(con, path)
     got = dict(con.execute("SELECT event_id, strftime(ts, '%H:%M') FROM usage_events").fetchall())
     assert got == {"t1": "08:00", "t2": "10:00"}
@@ -154,45 +183,78 @@ def test_timestamps_with_offsets_are_stored_in_utc(con, tmp_path):
 
 def test_daily_rows_are_replaced_by_key(con, tmp_path):
     header = "day,user_id,tool,model,requests,input_tokens,output_tokens"
-    load(con, write_csv(tmp_path / "usage_daily.csv", header,
-                        ["2026-10-01,a1,copilot,gpt-4.1,10,1000,50", "2026-10-02,a1,copilot,gpt-4.1,5,500,20"]))
-    result = load(con, write_csv(tmp_path / "usage_daily-fix.csv", header,
-                                 ["2026-10-01,a1,copilot,gpt-4.1,12,1200,60",
-                                  "2026-10-02,a1,copilot,gpt-4.1,5,500,20"])).results[0]
+    load(
+        con,
+        write_csv(
+            tmp_path / "usage_daily.csv",
+            header,
+            ["2026-10-01,a1,copilot,gpt-4.1,10,1000,50", "2026-10-02,a1,copilot,gpt-4.1,5,500,20"],
+        ),
+    )
+    result = load(
+        con,
+        write_csv(
+            tmp_path / "usage_daily-fix.csv",
+            header,
+            ["2026-10-01,a1,copilot,gpt-4.1,12,1200,60", "2026-10-02,a1,copilot,gpt-4.1,5,500,20"],
+        ),
+    ).results[0]
     assert (result.inserted, result.updated, result.duplicates) == (0, 1, 1)
     assert con.execute("SELECT sum(input_tokens), count(*) FROM usage_daily").fetchone() == (1700, 2)
 
 
 def test_a_tool_reports_events_or_daily_rows_not_both(con, tmp_path):
     load(con, write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, good_events(2)))
-    result = load(con, write_csv(tmp_path / "usage_daily.csv", "day,user_id,tool,input_tokens,output_tokens",
-                                 ["2026-10-01,a1,claude-code,10,1", "2026-10-01,a1,copilot,10,1"])).results[0]
+    result = load(
+        con,
+        write_csv(
+            tmp_path / "usage_daily.csv",
+            "day,user_id,tool,input_tokens,output_tokens",
+            ["2026-10-01,a1,claude-code,10,1", "2026-10-01,a1,copilot,10,1"],
+        ),
+    ).results[0]
     assert (result.inserted, result.rejected) == (1, 1)
     assert "already reports events" in con.execute("SELECT reason FROM rejected_rows").fetchone()[0]
 
 
 def test_reference_data_rules(con, tmp_path, org):
     load(con, org)
-    teams = write_csv(tmp_path / "teams.csv", "team_id,team_name,parent_team_id",
-                      ["x1,Lost,nowhere", "x2,Self,x2", "web,Web Platform,eng"])
-    people = write_csv(tmp_path / "people.csv", "user_id,display_name,team_id,timezone,active_from,active_to",
-                       ["z1,Zed,web,Mars/Olympus,,", "z2,Zoe,web,UTC,2026-05-01,2026-04-01"])
+    teams = write_csv(
+        tmp_path / "teams.csv",
+        "team_id,team_name,parent_team_id",
+        ["x1,Lost,nowhere", "x2,Self,x2", "web,Web Platform,eng"],
+    )
+    people = write_csv(
+        tmp_path / "people.csv",
+        "user_id,display_name,team_id,timezone,active_from,active_to",
+        ["z1,Zed,web,Mars/Olympus,,", "z2,Zoe,web,UTC,2026-05-01,2026-04-01"],
+    )
     summary = load(con, teams, people)
     assert [(r.inserted, r.updated, r.rejected) for r in summary.results] == [(0, 1, 2), (0, 0, 2)]
-    reasons = {r for r, in con.execute("SELECT reason FROM rejected_rows").fetchall()}
-    assert reasons == {'parent_team_id "nowhere" names no known team', "a team cannot be its own parent",
-                       'timezone "Mars/Olympus" is not an IANA time zone name', "active_to is before active_from"}
+    reasons = {r for (r,) in con.execute("SELECT reason FROM rejected_rows").fetchall()}
+    assert reasons == {
+        'parent_team_id "nowhere" names no known team',
+        "a team cannot be its own parent",
+        'timezone "Mars/Olympus" is not an IANA time zone name',
+        "active_to is before active_from",
+    }
     assert con.execute("SELECT team_name FROM teams WHERE team_id = 'web'").fetchone()[0] == "Web Platform"
 
 
 def test_unknown_identities_load_as_unattributed_and_join_when_a_person_names_them(con, tmp_path, org):
     load(con, org / "teams.csv")
-    events = write_csv(tmp_path / "usage_events.csv", EVENT_HEADER,
-                       good_events(3, user="ADA@acme.example") + good_events(2, user="ghost-7")[:0]
-                       + ["h1,2026-10-01T10:00:00Z,ghost-7,claude-code,m,human,10,0,0"])
+    events = write_csv(
+        tmp_path / "usage_events.csv",
+        EVENT_HEADER,
+        good_events(3, user="ADA@acme.example")
+        + good_events(2, user="ghost-7")[:0]
+        + ["h1,2026-10-01T10:00:00Z,ghost-7,claude-code,m,human,10,0,0"],
+    )
     load(con, events)
-    assert con.execute("SELECT count(DISTINCT identity) FROM mart_person_day_tool WHERE NOT is_attributed"
-                       ).fetchone()[0] == 2
+    assert (
+        con.execute("SELECT count(DISTINCT identity) FROM mart_person_day_tool WHERE NOT is_attributed").fetchone()[0]
+        == 2
+    )
     load(con, org / "people.csv")  # names Ada by e-mail (case differs) and refreshes the marts
     got = con.execute("SELECT identity, user_id FROM mart_person_day_tool GROUP BY ALL ORDER BY 1").fetchall()
     assert got == [("ADA@acme.example", "a1"), ("ghost-7", None)]

@@ -11,30 +11,40 @@ from analytics.queries import Warehouse, last_complete_week
 from analytics.warehouse import WarehouseError, load_prices
 from tests.conftest import write_csv
 
-HEADER = "event_id,ts,user_id,tool,model,initiated_by,input_tokens,output_tokens,cache_read_tokens," \
-         "cache_write_tokens,cost_usd,session_id"
+HEADER = (
+    "event_id,ts,user_id,tool,model,initiated_by,input_tokens,output_tokens,cache_read_tokens,"
+    "cache_write_tokens,cost_usd,session_id"
+)
 
 
 @pytest.fixture
 def loaded(con, tmp_path, org):
-    events = write_csv(tmp_path / "usage_events.csv", HEADER, [
-        # Ada (Madrid, UTC+2 in October): 23:30 UTC on Thu 1 Oct is Fri 2 Oct locally
-        "e1,2026-10-01T23:30:00Z,a1,claude-code,claude-sonnet-4-5,human,1000,200,10000,0,,s1",
-        "e2,2026-10-01T23:31:00Z,a1,claude-code,claude-sonnet-4-5,agent,2000,300,20000,1000,,s1",
-        # Bo (New York): a model without its own price falls back to the default row; a reported cost is kept
-        "e3,2026-10-02T14:00:00Z,bo@acme.example,claude-code,mystery-model,human,1000000,0,0,0,,s2",
-        "e4,2026-10-02T15:00:00Z,b2,chat-assistant,gpt-5,human,100,100,0,0,0.5,s3",
-        # an identity nobody matches
-        "e5,2026-10-02T15:00:00Z,robot@vendor.example,claude-code,claude-sonnet-4-5,schedule,10,10,0,0,,s4",
-        # Cy joins on 7 Oct: usage in the week of 12 Oct
-        "e6,2026-10-13T09:00:00Z,c3,chat-assistant,gpt-5,human,50,50,0,0,,s5",
-    ])
-    outcomes = write_csv(tmp_path / "outcomes.csv", "outcome_id,ts,user_id,kind,quantity,tool", [
-        "o1,2026-10-02T08:00:00Z,a1,commit,1,claude-code",
-        "o2,2026-10-02T08:05:00Z,a1,lines_added,40,claude-code",
-        "o3,2026-10-02T08:06:00Z,a1,edit_rejected,1,claude-code",
-        "o4,2026-10-06T08:00:00Z,b2,pr_merged,1,",
-    ])
+    events = write_csv(
+        tmp_path / "usage_events.csv",
+        HEADER,
+        [
+            # Ada (Madrid, UTC+2 in October): 23:30 UTC on Thu 1 Oct is Fri 2 Oct locally
+            "e1,2026-10-01T23:30:00Z,a1,claude-code,claude-sonnet-4-5,human,1000,200,10000,0,,s1",
+            "e2,2026-10-01T23:31:00Z,a1,claude-code,claude-sonnet-4-5,agent,2000,300,20000,1000,,s1",
+            # Bo (New York): a model without its own price falls back to the default row; a reported cost is kept
+            "e3,2026-10-02T14:00:00Z,bo@acme.example,claude-code,mystery-model,human,1000000,0,0,0,,s2",
+            "e4,2026-10-02T15:00:00Z,b2,chat-assistant,gpt-5,human,100,100,0,0,0.5,s3",
+            # an identity nobody matches
+            "e5,2026-10-02T15:00:00Z,robot@vendor.example,claude-code,claude-sonnet-4-5,schedule,10,10,0,0,,s4",
+            # Cy joins on 7 Oct: usage in the week of 12 Oct
+            "e6,2026-10-13T09:00:00Z,c3,chat-assistant,gpt-5,human,50,50,0,0,,s5",
+        ],
+    )
+    outcomes = write_csv(
+        tmp_path / "outcomes.csv",
+        "outcome_id,ts,user_id,kind,quantity,tool",
+        [
+            "o1,2026-10-02T08:00:00Z,a1,commit,1,claude-code",
+            "o2,2026-10-02T08:05:00Z,a1,lines_added,40,claude-code",
+            "o3,2026-10-02T08:06:00Z,a1,edit_rejected,1,claude-code",
+            "o4,2026-10-06T08:00:00Z,b2,pr_merged,1,",
+        ],
+    )
     ingest.ingest(con, [org, events, outcomes])
     return con
 
@@ -43,17 +53,50 @@ def test_person_day_tool_sums_tokens_cost_and_outcomes_on_local_days(loaded):
     rows = loaded.execute(
         "SELECT identity, user_id, day, tool, tokens, round(cost_usd, 6), requests, human_prompts, agent_steps, "
         "scheduled_requests, sessions, commits, lines_added, edits_rejected, prs_merged, real_outcomes "
-        "FROM mart_person_day_tool ORDER BY day, identity, tool").fetchall()
+        "FROM mart_person_day_tool ORDER BY day, identity, tool"
+    ).fetchall()
     sonnet = (1000 * 3 + 200 * 15 + 10000 * 0.3 + 2000 * 3 + 300 * 15 + 20000 * 0.3 + 1000 * 3.75) / 1e6
     assert rows == [
         ("a1", "a1", date(2026, 10, 2), "claude-code", 34500, round(sonnet, 6), 2, 1, 1, 0, 1, 1, 40, 1, 0, 1),
         ("b2", "b2", date(2026, 10, 2), "chat-assistant", 200, 0.5, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0),
         ("bo@acme.example", "b2", date(2026, 10, 2), "claude-code", 1000000, 3.0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0),
-        ("robot@vendor.example", None, date(2026, 10, 2), "claude-code", 20,
-         round((10 * 3 + 10 * 15) / 1e6, 6), 1, 0, 0, 1, 1, 0, 0, 0, 0, 0),
+        (
+            "robot@vendor.example",
+            None,
+            date(2026, 10, 2),
+            "claude-code",
+            20,
+            round((10 * 3 + 10 * 15) / 1e6, 6),
+            1,
+            0,
+            0,
+            1,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ),
         ("b2", "b2", date(2026, 10, 6), "unknown", 0, 0.0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1),
-        ("c3", "c3", date(2026, 10, 13), "chat-assistant", 100, round((50 * 1.25 + 50 * 10) / 1e6, 6),
-         1, 1, 0, 0, 1, 0, 0, 0, 0, 0),
+        (
+            "c3",
+            "c3",
+            date(2026, 10, 13),
+            "chat-assistant",
+            100,
+            round((50 * 1.25 + 50 * 10) / 1e6, 6),
+            1,
+            1,
+            0,
+            0,
+            1,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ),
     ]
 
 
@@ -70,8 +113,14 @@ def test_weekly_adoption_counts_headcount_active_and_real(loaded):
 def test_adoption_headline_defaults_to_last_complete_week(loaded):
     wh = Warehouse(loaded)
     assert wh.date_bounds() == (date(2026, 10, 2), date(2026, 10, 13))
-    assert wh.adoption() == {"week": "2026-10-05", "headcount": 3, "active": 0, "active_share": 0.0,
-                             "real": 0, "real_share": 0.0}
+    assert wh.adoption() == {
+        "week": "2026-10-05",
+        "headcount": 3,
+        "active": 0,
+        "active_share": 0.0,
+        "real": 0,
+        "real_share": 0.0,
+    }
     assert wh.adoption(date(2026, 10, 1))["week"] == "2026-09-28"
     assert wh.adoption(date(2026, 10, 1))["real_share"] == 0.5
 
@@ -103,9 +152,17 @@ def test_org_tree_and_comparison(loaded):
 
 
 def test_new_prices_reprice_history(loaded, tmp_path):
-    book = write_csv(tmp_path / "prices.csv", "model,token_type,usd_per_mtok,effective_from",
-                     ["*,input,1,2020-01-01", "*,output,1,2020-01-01", "*,cache_read,0,2020-01-01",
-                      "*,cache_write,0,2020-01-01", "mystery-model,input,2,2026-10-02"])
+    book = write_csv(
+        tmp_path / "prices.csv",
+        "model,token_type,usd_per_mtok,effective_from",
+        [
+            "*,input,1,2020-01-01",
+            "*,output,1,2020-01-01",
+            "*,cache_read,0,2020-01-01",
+            "*,cache_write,0,2020-01-01",
+            "mystery-model,input,2,2026-10-02",
+        ],
+    )
     load_prices(loaded, book)
     from analytics import marts
 
@@ -113,9 +170,13 @@ def test_new_prices_reprice_history(loaded, tmp_path):
     cost = loaded.execute("SELECT cost_usd FROM mart_person_day_tool WHERE identity = 'bo@acme.example'").fetchone()
     assert cost == (2.0,)
     with pytest.raises(WarehouseError, match="no default row"):
-        load_prices(loaded, write_csv(tmp_path / "p2.csv", "model,token_type,usd_per_mtok,effective_from",
-                                      ["m,input,1,2020-01-01"]))
+        load_prices(
+            loaded,
+            write_csv(tmp_path / "p2.csv", "model,token_type,usd_per_mtok,effective_from", ["m,input,1,2020-01-01"]),
+        )
     with pytest.raises(WarehouseError, match="line 2"):
-        load_prices(loaded, write_csv(tmp_path / "p3.csv", "model,token_type,usd_per_mtok,effective_from",
-                                      ["*,inptu,1,2020-01-01"]))
+        load_prices(
+            loaded,
+            write_csv(tmp_path / "p3.csv", "model,token_type,usd_per_mtok,effective_from", ["*,inptu,1,2020-01-01"]),
+        )
     assert loaded.execute("SELECT count(*) FROM prices").fetchone()[0] == 5  # the bad files changed nothing

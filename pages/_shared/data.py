@@ -13,7 +13,6 @@ from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
 
 
-
 def _env_int(name: str, default: int) -> int:
     try:
         return max(int(os.environ.get(name, default)), 1)
@@ -40,12 +39,20 @@ def ensure_database(path: Path) -> None:
     from analytics.cli import build_demo
 
     users, days = demo_size()
-    st.info(f"No database at `{path}` yet, so Goodhart is building its demo organisation "
-            f"({users:,} people, {days} days of made-up usage). This takes under a minute, once.")
+    st.info(
+        f"No database at `{path}` yet, so Goodhart is building its demo organisation "
+        f"({users:,} people, {days} days of made-up usage). This takes under a minute, once."
+    )
     bar = st.progress(0.0, text="Generating the demo organisation…")
     end = datetime.now(UTC).date() - timedelta(days=1)
-    build_demo(path, users=users, days=days, seed=0, end=end,
-               progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message))
+    build_demo(
+        path,
+        users=users,
+        days=days,
+        seed=0,
+        end=end,
+        progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
+    )
     bar.empty()
 
 

@@ -16,8 +16,12 @@ def date_range(bounds: tuple[date, date]) -> tuple[date, date]:
     if RANGE_KEY not in st.session_state:
         st.session_state[RANGE_KEY] = default
     picked = st.sidebar.date_input(
-        "Date range", key=RANGE_KEY, min_value=first, max_value=last,
-        help="Shared by every page. Weekly figures include every week that overlaps the range.")
+        "Date range",
+        key=RANGE_KEY,
+        min_value=first,
+        max_value=last,
+        help="Shared by every page. Weekly figures include every week that overlaps the range.",
+    )
     if not isinstance(picked, tuple) or len(picked) != 2:
         st.sidebar.caption("Pick an end date too; until then the default range is shown.")
         return default

@@ -1,0 +1,29 @@
+"""Takes the README's screenshot of the Overview from the real app in Chromium.
+
+python -m tests.screenshot --db data/usage.duckdb --out .docs/overview.png
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tests.browser import chromium_page, streamlit_server, wait_for_app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", type=Path, required=True, help="an existing Goodhart database")
+    parser.add_argument("--out", type=Path, default=Path(".docs/overview.png"))
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with streamlit_server(args.db.resolve()) as url, chromium_page(width=1440, height=1500) as page:
+        page.goto(url)
+        wait_for_app(page)
+        page.wait_for_timeout(1500)  # let Plotly finish its transitions
+        page.screenshot(path=str(args.out), full_page=False)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

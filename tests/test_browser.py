@@ -1,0 +1,49 @@
+"""The Overview in a real Chromium against `streamlit run`: the headline numbers render and match."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from analytics.queries import Warehouse
+from analytics.warehouse import connect_read_only
+from tests.browser import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("GOODHART_REQUIRE_BROWSER"):
+        raise RuntimeError(f"GOODHART_REQUIRE_BROWSER is set but there is no Chromium at {CHROMIUM}")
+    pytest.skip(f"no Chromium at {CHROMIUM} (.ci/run installs Debian's)", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db):
+    with streamlit_server(demo_db) as url:
+        yield url
+
+
+def test_overview_headline_renders_in_a_real_browser(app_url, demo_db):
+    con = connect_read_only(demo_db)
+    want = Warehouse(con).adoption()
+    con.close()
+    with chromium_page() as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(app_url)
+        wait_for_app(page)
+        values = {}
+        for metric in page.locator('[data-testid="stMetric"]').all():
+            label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+            values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        assert values["Headcount"] == f"{want['headcount']:,}"
+        assert values["Active (scoreboard)"] == f"{want['active_share']:.0%}"
+        assert values["Real adoption"] == f"{want['real_share']:.0%}"
+        assert page.get_by_text(f"Week of {date.fromisoformat(want['week']):%d %b %Y}").is_visible()
+        assert page.locator(".js-plotly-plot").count() >= 3
+        assert page.get_by_text("Demo data").first.is_visible()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not errors, errors
