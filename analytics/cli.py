@@ -249,7 +249,9 @@ def cmd_prices(args) -> dict:
 
 
 def _print_progress(fraction: float, message: str) -> None:
-    print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+    # Only for a person watching a terminal: scripts read stderr for the one-line error.
+    if sys.stderr.isatty():
+        print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
 
 def _human(command: str, out: dict) -> str:
