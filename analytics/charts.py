@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -12,6 +14,11 @@ _LAYOUT = {
     "hovermode": "x unified",
     "legend": {"orientation": "h", "y": -0.2},
 }
+
+
+def _label(text: object) -> str:
+    """Data-derived text for a Plotly label: Plotly reads a subset of HTML in labels, so escape it."""
+    return html.escape(str(text), quote=False)
 
 
 def adoption_over_time(weekly: pd.DataFrame) -> go.Figure:
@@ -52,8 +59,10 @@ def usage_by_tool(weekly: pd.DataFrame, measure: str = "tokens") -> go.Figure:
         fig.add_bar(
             x=part["week"],
             y=part[measure],
-            name=str(tool),
-            hovertemplate=f"{tool}: " + ("%{y:$,.0f}" if measure == "cost_usd" else "%{y:,.3s}") + "<extra></extra>",
+            name=_label(tool),
+            hovertemplate="%{fullData.name}: "
+            + ("%{y:$,.0f}" if measure == "cost_usd" else "%{y:,.3s}")
+            + "<extra></extra>",
         )
     fig.update_layout(
         barmode="stack",
@@ -69,7 +78,7 @@ def org_comparison(orgs: pd.DataFrame) -> go.Figure:
     orgs = orgs.sort_values("active_share")
     fig = go.Figure()
     fig.add_bar(
-        y=orgs["org_name"],
+        y=orgs["org_name"].map(_label),
         x=orgs["active_share"],
         name="Active (scoreboard)",
         orientation="h",
@@ -77,7 +86,7 @@ def org_comparison(orgs: pd.DataFrame) -> go.Figure:
         hovertemplate="%{x:.0%}<extra>scoreboard</extra>",
     )
     fig.add_bar(
-        y=orgs["org_name"],
+        y=orgs["org_name"].map(_label),
         x=orgs["real_share"],
         name="Real",
         orientation="h",

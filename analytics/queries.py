@@ -88,6 +88,10 @@ class Warehouse:
         out["demo"] = self.is_demo
         return out
 
+    def unattributed_summary(self) -> dict:
+        """tokens, unattributed_tokens and unattributed_identities, from the mart alone."""
+        return {k: _plain(v) for k, v in self._row("q_unattributed_summary").items()}
+
     def unattributed(self) -> pd.DataFrame:
         return self._frame("q_unattributed")
 

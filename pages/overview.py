@@ -59,7 +59,7 @@ def main(loaders: data.Loaders, start, end) -> None:
         st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
 
     orgs_section(loaders.org_comparison(start, end))
-    unattributed_note(loaders.status())
+    unattributed_note(loaders.unattributed_summary())
 
 
 def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame) -> None:
@@ -133,11 +133,11 @@ def orgs_section(orgs: pd.DataFrame) -> None:
         st.caption(f"{hidden} org(s) with fewer than {DEFAULT_K} people are not shown, to protect individuals.")
 
 
-def unattributed_note(status: dict) -> None:
-    tokens, stray = status.get("tokens") or 0, status.get("unattributed_tokens") or 0
+def unattributed_note(summary: dict) -> None:
+    tokens, stray = summary["tokens"], summary["unattributed_tokens"]
     if stray:
         st.caption(
-            f"{stray / tokens:.1%} of all tokens come from {status['unattributed_identities']} telemetry "
+            f"{stray / tokens:.1%} of all tokens come from {summary['unattributed_identities']} telemetry "
             "identities that match no person; they count in tool totals but in no org. "
             "`python -m analytics status` lists them."
         )
@@ -153,7 +153,8 @@ def complete_weeks(weekly: pd.DataFrame, first_day, last_day) -> pd.DataFrame:
 def _delta(latest: pd.Series, previous: pd.Series | None, col: str) -> str | None:
     if previous is None:
         return None
-    return f"{(latest[col] - previous[col]) * 100:+.0f} pts vs prior week"
+    points = round((latest[col] - previous[col]) * 100)
+    return f"{points:+d} pts vs prior week" if points else None  # an unchanged share shows no arrow
 
 
 def _short(n: float) -> str:

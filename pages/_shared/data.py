@@ -91,8 +91,8 @@ def _org_comparison(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.Da
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def _status(_wh: Warehouse, key: tuple) -> dict:
-    return _wh.status()
+def _unattributed_summary(_wh: Warehouse, key: tuple) -> dict:
+    return _wh.unattributed_summary()
 
 
 class Loaders:
@@ -111,5 +111,5 @@ class Loaders:
     def org_comparison(self, start: date, end: date) -> pd.DataFrame:
         return _org_comparison(self.wh, self.key, start, end)
 
-    def status(self) -> dict:
-        return _status(self.wh, self.key)
+    def unattributed_summary(self) -> dict:
+        return _unattributed_summary(self.wh, self.key)
