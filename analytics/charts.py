@@ -27,24 +27,20 @@ def adoption_over_time(weekly: pd.DataFrame) -> go.Figure:
     `weekly` has week, active_share, real_share, active, real_active, headcount.
     """
     fig = go.Figure()
-    fig.add_scatter(
-        x=weekly["week"],
-        y=weekly["active_share"],
-        name="Active (scoreboard: any use)",
-        mode="lines+markers",
-        line={"color": SCOREBOARD, "width": 3},
-        customdata=weekly[["active", "headcount"]],
-        hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
+    series = (
+        ("active_share", "active", "Active (scoreboard: any use)", SCOREBOARD),
+        ("real_share", "real_active", "Real (use backed by outcomes)", REAL),
     )
-    fig.add_scatter(
-        x=weekly["week"],
-        y=weekly["real_share"],
-        name="Real (use backed by outcomes)",
-        mode="lines+markers",
-        line={"color": REAL, "width": 3},
-        customdata=weekly[["real_active", "headcount"]],
-        hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
-    )
+    for share, people, name, color in series:
+        fig.add_scatter(
+            x=weekly["week"],
+            y=weekly[share],
+            name=name,
+            mode="lines+markers",
+            line={"color": color, "width": 3},
+            customdata=weekly[[people, "headcount"]],
+            hovertemplate="%{y:.0%} (%{customdata[0]:,} of %{customdata[1]:,})<extra></extra>",
+        )
     fig.update_layout(
         title="Weekly adoption: scoreboard vs real", yaxis={"tickformat": ".0%", "range": [0, 1.02]}, **_LAYOUT
     )

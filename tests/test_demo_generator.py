@@ -12,6 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from analytics.canonical import INITIATED_BY, OUTCOME_KINDS
 from analytics.demo import PERSONAS, TOKENMAXXER_STYLES, generate
 
 END = date(2026, 11, 22)
@@ -19,18 +20,7 @@ DAYS = 60
 START = END - timedelta(days=DAYS - 1)
 FILES = ("teams", "people", "usage_events", "usage_daily", "outcomes")
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens")
-KINDS = {
-    "edit_accepted",
-    "edit_rejected",
-    "lines_added",
-    "lines_removed",
-    "commit",
-    "pr_opened",
-    "pr_merged",
-    "review",
-    "ticket_closed",
-    "other",
-}
+KINDS = set(OUTCOME_KINDS)
 # Outcomes that count as "work delivered" when comparing tokens per outcome.
 DELIVERED = ("edit_accepted", "commit", "pr_merged")
 
@@ -173,7 +163,7 @@ def test_values_are_valid(demo):
     events, daily, outcomes = frames["usage_events"], frames["usage_daily"], frames["outcomes"]
     assert set(events.tool) == {"claude-code", "chat-assistant"}
     assert set(daily.tool) == {"copilot"}
-    assert set(events.initiated_by) <= {"human", "agent", "schedule", "unknown"}
+    assert set(events.initiated_by) <= set(INITIATED_BY)
     assert set(outcomes.kind) <= KINDS
     assert set(outcomes.tool.dropna()) <= {"claude-code", "copilot"}
     for frame in (events, daily):

@@ -1,0 +1,55 @@
+"""Chart builders and small-group suppression: the data they carry, not pixels."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analytics import charts
+from analytics.privacy import suppress_small_groups
+
+
+def test_adoption_chart_carries_both_shares():
+    weekly = pd.DataFrame(
+        {
+            "week": pd.to_datetime(["2026-10-05", "2026-10-12"]),
+            "headcount": [10, 10],
+            "active": [9, 8],
+            "real_active": [5, 6],
+            "active_share": [0.9, 0.8],
+            "real_share": [0.5, 0.6],
+        }
+    )
+    fig = charts.adoption_over_time(weekly)
+    assert [list(t.y) for t in fig.data] == [[0.9, 0.8], [0.5, 0.6]]
+    assert [t.customdata.tolist() for t in fig.data] == [[[9, 10], [8, 10]], [[5, 10], [6, 10]]]
+
+
+def test_usage_chart_stacks_one_trace_per_tool_and_escapes_names():
+    weekly = pd.DataFrame(
+        {
+            "week": ["2026-10-05"] * 2,
+            "tool": ["<script>x</script>", "copilot"],
+            "tokens": [100, 50],
+            "cost_usd": [1.0, 0.5],
+        }
+    )
+    fig = charts.usage_by_tool(weekly, "cost_usd")
+    assert fig.layout.barmode == "stack"
+    assert {t.name: list(t.y) for t in fig.data} == {"&lt;script&gt;x&lt;/script&gt;": [1.0], "copilot": [0.5]}
+    with pytest.raises(KeyError):
+        charts.usage_by_tool(weekly, "requests")
+
+
+def test_org_chart_escapes_org_names():
+    orgs = pd.DataFrame({"org_name": ["R&D <b>", "Sales"], "active_share": [0.9, 0.5], "real_share": [0.4, 0.3]})
+    fig = charts.org_comparison(orgs)
+    assert list(fig.data[0].y) == ["Sales", "R&amp;D &lt;b&gt;"]  # sorted by active share
+
+
+def test_groups_under_k_are_withheld():
+    frame = pd.DataFrame({"org": ["a", "b", "c"], "headcount": [4, 5, None]})
+    visible, hidden = suppress_small_groups(frame, k=5)
+    assert list(visible["org"]) == ["b"] and hidden == 2
+    with pytest.raises(ValueError, match="at least 1"):
+        suppress_small_groups(frame, k=0)
