@@ -146,8 +146,9 @@ def build_demo(
             if result.failed:
                 raise WarehouseError(f"demo data failed to load: {result.failed[0].message}")
             # Ground truth for evaluating detectors only: nothing that detects or ranks may read it.
-            personas = files.personas  # noqa: F841 (read by the SQL below)
-            con.execute("CREATE OR REPLACE TABLE eval_personas AS SELECT * FROM personas")
+            con.register("demo_personas_frame", files.personas)
+            con.execute("CREATE OR REPLACE TABLE eval_personas AS SELECT * FROM demo_personas_frame")
+            con.unregister("demo_personas_frame")
             set_meta(con, "origin", "demo")
             set_meta(con, "demo_args", json.dumps({"users": users, "days": days, "seed": seed, "end": end.isoformat()}))
             con.execute("CHECKPOINT")
