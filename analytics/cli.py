@@ -258,16 +258,17 @@ def _print_progress(fraction: float, message: str) -> None:
 def _human(command: str, out: dict) -> str:
     if command == "ingest":
         lines = [
-            f"{r['file']}: {r['status']} into {r['table']} — read {r['rows_read']}, inserted {r['inserted']}, "
-            f"updated {r['updated']}, duplicates {r['duplicates']}, rejected {r['rejected']}"
-            + (f" ({r['message']})" if r["message"] else "")
+            f"{r['file']} -> {r['table']}: read {r['rows_read']}, inserted {r['inserted']}, updated {r['updated']}, "
+            f"duplicates {r['duplicates']}, rejected {r['rejected']}"
+            if r["status"] == "loaded"
+            else f"{r['file']} -> {r['table']}: NOT LOADED, nothing of it kept ({r['message']})"
             for r in out["details"]
         ]
         lines += [f"warning: {w}" for r in out["details"] for w in r["warnings"]]
         lines.append(
             f"{out['files']} file(s): {out['inserted']} inserted, {out['updated']} updated, "
             f"{out['duplicates']} duplicates, {out['rejected']} rejected"
-            + (" — rejected rows are kept with their reasons (see the Data page)" if out["rejected"] else "")
+            + (" — rejected rows are kept with line and reason in the rejected_rows table" if out["rejected"] else "")
         )
         return "\n".join(lines)
     if command == "adoption":

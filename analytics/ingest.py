@@ -192,6 +192,15 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
     return result
 
 
+def _first_char(path: Path) -> str:
+    """The first non-blank character of a (possibly gzipped) text file."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
+        return fh.read(4096).lstrip("\ufeff \t\r\n")[:1]
+
+
 def _q(name: str) -> str:
     """Quote an identifier (names only ever come from the canonical allow-list or the file's header)."""
     return '"' + name.replace('"', '""') + '"'
@@ -221,6 +230,11 @@ class _Loader:
 
     def _read(self) -> None:
         path = str(self.path)
+        if self.path.stat().st_size == 0:
+            raise FileError(f"{self.path.name} is empty")
+        if self.fmt == "jsonl" and _first_char(self.path) == "[":
+            raise FileError(f"{self.path.name} holds a JSON array; canonical JSON files are JSON Lines "
+                            "(one object per line)")
         try:
             if self.fmt == "parquet":
                 # A view: the file is scanned once by the checks below instead of copied first.
@@ -253,12 +267,24 @@ class _Loader:
         ).fetchone()[0]
 
     def _read_csv(self, path: str) -> None:
-        self.con.execute(
+        read = (
             "CREATE TEMP TABLE _src AS SELECT *, row_number() OVER () + 1 AS _line FROM read_csv(?, "
-            "all_varchar = true, header = true, store_rejects = true, "
-            "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')",
-            [path],
+            "all_varchar = true, header = true, {quoting}store_rejects = true, "
+            "rejects_table = '_csv_reject_errors', rejects_scan = '_csv_reject_scans')"
         )
+        # RFC 4180 quoting, so one broken quote cannot make the sniffer give up quoting for the whole
+        # file; unless that broken quote defeats the sniffer itself, in which case it guesses and the
+        # rows it cannot split are rejected one by one. The probe runs on its own cursor, outside this
+        # file's transaction, so its failure aborts nothing.
+        quoting = "quote = '\"', escape = '\"', "
+        probe = self.con.cursor()
+        try:
+            probe.execute("SELECT * FROM sniff_csv(?, quote = '\"', escape = '\"')", [path])
+        except duckdb.Error:
+            quoting = ""
+        finally:
+            probe.close()
+        self.con.execute(read.format(quoting=quoting), [path])
         bad = self.con.execute(
             "SELECT line, min(error_message) FROM _csv_reject_errors GROUP BY line ORDER BY line"
         ).fetchall()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -269,3 +270,29 @@ def test_discover_orders_a_folder_and_refuses_unknown_names(tmp_path, org):
         ingest.discover([org / "notes.txt"])
     with pytest.raises(FileNotFoundError):
         ingest.discover([tmp_path / "missing.csv"])
+
+
+def test_unreadable_files_fail_alone_with_a_clear_reason(con, tmp_path):
+    empty = tmp_path / "usage_events-empty.csv"
+    empty.write_text("")
+    array = tmp_path / "usage_events-array.json"
+    array.write_text('[{"event_id": "j1"}]\n')
+    junk = tmp_path / "usage_events-junk.parquet"
+    junk.write_bytes(b"\x00\x01 not parquet")
+    good = write_csv(tmp_path / "usage_events-good.csv", EVENT_HEADER, good_events(2))
+    summary = load(con, empty, array, junk, good)
+    messages = {Path(r.file).name: r.message for r in summary.results if r.status == "failed"}
+    assert messages["usage_events-empty.csv"] == "usage_events-empty.csv is empty"
+    assert "holds a JSON array" in messages["usage_events-array.json"]
+    assert messages["usage_events-junk.parquet"].startswith("cannot read usage_events-junk.parquet as parquet")
+    assert summary.totals()["inserted"] == 2
+
+
+def test_quoted_fields_keep_their_commas(con, tmp_path):
+    path = write_csv(
+        tmp_path / "usage_events.csv",
+        EVENT_HEADER,
+        ['"q1","2026-10-01T10:00:00Z","Smith, Ann","claude-code","m","human",1,2,0'],
+    )
+    assert load(con, path).results[0].inserted == 1
+    assert con.execute("SELECT user_id FROM usage_events").fetchone() == ("Smith, Ann",)
