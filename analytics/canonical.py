@@ -28,6 +28,17 @@ class Column:
     default: str | None = None  # SQL literal used when the value is absent
     values: tuple[str, ...] = ()
 
+    @property
+    def when_it_happened(self) -> bool:
+        """A time at which usage or an outcome happened: it cannot lie in the future. (Employment
+        dates can: people are hired and leave on planned days.)"""
+        return self.name in ("ts", "day")
+
+
+# A single count above this is a corrupt record, not usage: no model call or day processes a trillion
+# tokens, and sums over many rows must stay inside 64-bit integers.
+MAX_COUNT = 10**12
+
 
 @dataclass(frozen=True)
 class Table:

@@ -8,6 +8,7 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from analytics import ingest as importer
 from analytics import marts
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
-from analytics.warehouse import WarehouseError, connect, default_db_path, load_prices, set_meta
+from analytics.warehouse import WarehouseError, connect, connect_read_only, default_db_path, load_prices, set_meta
 
 
 class UsageError(Exception):
@@ -98,15 +99,22 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands -----------------------------------------------------------------------------------------------
 
 
+DEMO_MIN_USERS, DEMO_MIN_DAYS = 20, 7
+
+
 def cmd_demo(args) -> dict:
     path = args.db
+    today = datetime.now(UTC).date()
+    end = args.end or (today - timedelta(days=1))
+    if args.users < DEMO_MIN_USERS or args.days < DEMO_MIN_DAYS:
+        raise UsageError(f"a demo needs at least {DEMO_MIN_USERS} --users and {DEMO_MIN_DAYS} --days")
+    if end > today or end < date(2000, 1, 1) + timedelta(days=args.days):
+        raise UsageError(f"--end must lie between 2000 and today ({today}): demo usage is never in the future")
     if path.exists() and not args.replace:
         raise WarehouseError(f"{path} already exists; pass --replace to rebuild it, or choose another --db")
-    end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
-    summary = build_demo(
+    return build_demo(
         path, users=args.users, days=args.days, seed=args.seed, end=end, progress=None if args.json else _print_progress
     )
-    return summary
 
 
 def build_demo(
@@ -119,62 +127,61 @@ def build_demo(
     progress: Callable[[float, str], None] | None = None,
 ) -> dict:
     """Generate the demo organisation as canonical files, load them through the importer, and publish
-    the database at `path` only once it is complete (a crash leaves no half-built file there)."""
+    the database at `path` only once it is complete (a crash leaves no half-built file there).
+
+    Returns what the published database holds (people, teams, events, daily_rows, outcomes, rejected)
+    and the seconds taken.
+    """
     from analytics import demo  # the generator is only needed here
 
     started = time.perf_counter()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".tmp")
-    for leftover in (partial, Path(str(partial) + ".wal")):
-        leftover.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="goodhart-demo-") as folder:
-        files = demo.generate(
-            Path(folder),
-            users=users,
-            days=days,
-            seed=seed,
-            end=end,
-            progress=(lambda f, m: progress(0.5 * f, m)) if progress else None,
-        )
-        generated = time.perf_counter() - started
-        con = connect(partial)
-        try:
-            result = importer.ingest(
-                con, [files.folder], progress=(lambda f, m: progress(0.5 + 0.5 * f, m)) if progress else None
-            )
-            if result.failed:
-                raise WarehouseError(f"demo data failed to load: {result.failed[0].message}")
-            # Ground truth for evaluating detectors only: nothing that detects or ranks may read it.
-            con.register("demo_personas_frame", files.personas)
-            con.execute("CREATE OR REPLACE TABLE eval_personas AS SELECT * FROM demo_personas_frame")
-            con.unregister("demo_personas_frame")
-            set_meta(con, "origin", "demo")
-            set_meta(con, "demo_args", json.dumps({"users": users, "days": days, "seed": seed, "end": end.isoformat()}))
-            con.execute("CHECKPOINT")
-        finally:
-            con.close()
-    os.replace(partial, path)
-    totals = result.totals()
-    return {
-        "db": str(path),
-        "people": files.people,
-        "teams": _count(path, "teams"),
-        "events": files.events,
-        "daily_rows": files.daily_rows,
-        "outcomes": files.outcomes,
-        "rejected": totals["rejected"],
-        "generate_s": round(generated, 2),
-        "seconds": round(time.perf_counter() - started, 2),
-    }
-
-
-def _count(path: Path, table: str) -> int:
-    con = duckdb.connect(str(path), read_only=True)
+    # A name of its own per build, so two builds racing for the same path never share a file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:
-        return con.execute("SELECT count(*) FROM " + table).fetchone()[0]
+        with tempfile.TemporaryDirectory(prefix="goodhart-demo-") as folder:
+            files = demo.generate(
+                Path(folder),
+                users=users,
+                days=days,
+                seed=seed,
+                end=end,
+                progress=(lambda f, m: progress(0.5 * f, m)) if progress else None,
+            )
+            generated = time.perf_counter() - started
+            con = connect(partial)
+            try:
+                result = importer.ingest(
+                    con, [files.folder], progress=(lambda f, m: progress(0.5 + 0.5 * f, m)) if progress else None
+                )
+                if result.failed:
+                    raise WarehouseError(f"demo data failed to load: {result.failed[0].message}")
+                # Ground truth for evaluating detectors only: nothing that detects or ranks may read it.
+                con.register("demo_personas_frame", files.personas)
+                con.execute("CREATE OR REPLACE TABLE eval_personas AS SELECT * FROM demo_personas_frame")
+                con.unregister("demo_personas_frame")
+                set_meta(con, "origin", "demo")
+                set_meta(con, "demo_args", json.dumps({"users": users, "days": days, "seed": seed, "end": str(end)}))
+                con.execute("CHECKPOINT")
+                held = dict(zip(HELD, con.execute(HELD_SQL).fetchone(), strict=True))
+            finally:
+                con.close()
+        # A write-ahead log left by an earlier, killed writer would not match the new file.
+        Path(f"{path}.wal").unlink(missing_ok=True)
+        os.replace(partial, path)
     finally:
-        con.close()
+        for leftover in (partial, Path(f"{partial}.wal")):
+            leftover.unlink(missing_ok=True)
+    seconds = round(time.perf_counter() - started, 2)
+    return {"db": str(path), **held, "generate_s": round(generated, 2), "seconds": seconds}
+
+
+HELD = ("people", "teams", "events", "daily_rows", "outcomes", "rejected")
+HELD_SQL = (
+    "SELECT (SELECT count(*) FROM people), (SELECT count(*) FROM teams), (SELECT count(*) FROM usage_events), "
+    "(SELECT count(*) FROM usage_daily), (SELECT count(*) FROM outcomes), (SELECT count(*) FROM rejected_rows)"
+)
 
 
 def cmd_ingest(args) -> dict:
@@ -200,7 +207,7 @@ def cmd_ingest(args) -> dict:
 
 
 def cmd_status(args) -> dict:
-    con = connect(args.db, create=False)
+    con = connect_read_only(args.db)
     try:
         return Warehouse(con).status()
     finally:
@@ -208,7 +215,7 @@ def cmd_status(args) -> dict:
 
 
 def cmd_adoption(args) -> dict:
-    con = connect(args.db, create=False)
+    con = connect_read_only(args.db)
     try:
         warehouse = Warehouse(con)
         if not warehouse.is_built:
@@ -264,6 +271,7 @@ def _human(command: str, out: dict) -> str:
             else f"{r['file']} -> {r['table']}: NOT LOADED, nothing of it kept ({r['message']})"
             for r in out["details"]
         ]
+        lines += [f"warning: {w}" for w in out["warnings"]]
         lines += [f"warning: {w}" for r in out["details"] for w in r["warnings"]]
         lines.append(
             f"{out['files']} file(s): {out['inserted']} inserted, {out['updated']} updated, "
@@ -310,6 +318,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug of ours: still one line, never a traceback, and a failing exit
+        print(
+            f"error: unexpected {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}",
+            file=sys.stderr,
+        )
         return 1
     print(json.dumps(out, default=str) if args.json else _human(args.command, out))
     if out.get("error"):

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from analytics import marts
-from analytics.canonical import LOAD_ORDER, TABLES, Column, Table, file_format, table_for
+from analytics.canonical import LOAD_ORDER, MAX_COUNT, TABLES, Column, Table, file_format, table_for
 from analytics.warehouse import WarehouseError, transaction
 
 COUNTS = ("rows_read", "inserted", "updated", "duplicates", "rejected")
@@ -56,6 +56,7 @@ class FileResult:
 class IngestSummary:
     results: list[FileResult]
     refreshed: bool = False
+    warnings: list[str] = field(default_factory=list)  # about files skipped in folders
 
     @property
     def failed(self) -> list[FileResult]:
@@ -70,6 +71,7 @@ class IngestSummary:
             **self.totals(),
             "failed": len(self.failed),
             "marts_refreshed": self.refreshed,
+            "warnings": self.warnings,
             "details": [asdict(r) for r in self.results],
         }
 
@@ -86,13 +88,24 @@ def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[
         path = Path(raw)
         if not path.exists():
             raise FileNotFoundError(f"no such file or folder: {path}")
+        if any(ch in path.name for ch in "*?[") or (path.is_dir() and any(ch in str(path) for ch in "*?[")):
+            # DuckDB's readers expand these as patterns, which could load some other file
+            raise ValueError(f"{path}: names containing *, ? or [ are not supported; rename it")
         if path.is_dir():
+            before = len(found)
             for child in sorted(p for p in path.iterdir() if p.is_file()):
                 name = table or table_for(child)
-                if name and file_format(child):
+                if any(ch in child.name for ch in "*?["):
+                    warnings.append(f"skipped {child}: names containing *, ? or [ are not supported")
+                elif name and file_format(child):
                     found.append((child, name))
                 elif not child.name.startswith("."):
                     warnings.append(f"skipped {child}: not a canonical file name (e.g. usage_events.csv)")
+            if len(found) == before:
+                raise ValueError(
+                    f"{path} holds no canonical files (teams, people, usage_events, usage_daily or "
+                    "outcomes as .csv, .parquet or .jsonl)"
+                )
             continue
         name = table or table_for(path)
         if name is None:
@@ -127,9 +140,7 @@ def ingest(
         if progress:
             progress(i / max(len(files), 1), f"loading {path.name}")
         results.append(load_file(con, path, name, now=now))
-    if results and warnings:
-        results[0].warnings.extend(warnings)
-    summary = IngestSummary(results)
+    summary = IngestSummary(results, warnings=warnings)
     if refresh and any(r.inserted or r.updated for r in results):
         if progress:
             progress(0.95, "refreshing marts")
@@ -192,13 +203,35 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
     return result
 
 
-def _first_char(path: Path) -> str:
-    """The first non-blank character of a (possibly gzipped) text file."""
+def _open_text(path: Path, mode: str = "rt"):
     import gzip
 
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace") as fh:
-        return fh.read(4096).lstrip("\ufeff \t\r\n")[:1]
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, mode)
+    return open(path, mode)
+
+
+def _blank_lines(path: Path, limit: int = 100_000) -> list[int]:
+    """Physical numbers of the empty lines a CSV reader skips, found at memchr speed."""
+    found: list[int] = []
+    base, carry = 1, b""  # the line number where `buf` starts; the bytes kept from the last read
+    with _open_text(path, "rb") as fh:
+        while block := fh.read(1 << 22):
+            buf = carry + block
+            for pattern in (b"\n\n", b"\n\r\n"):
+                at = buf.find(pattern)
+                while at != -1 and len(found) <= limit:
+                    found.append(base + buf.count(b"\n", 0, at) + 1)
+                    at = buf.find(pattern, at + 1)
+            carry = buf[-2:]  # a pattern split across two reads is found in the next one
+            base += buf.count(b"\n", 0, len(buf) - len(carry))
+    return sorted(set(found))
+
+
+def _first_char(path: Path) -> str:
+    """The first non-blank character of a (possibly gzipped) text file."""
+    with _open_text(path, "rb") as fh:
+        return fh.read(4096).decode("utf-8", "replace").lstrip("\ufeff \t\r\n")[:1]
 
 
 def _q(name: str) -> str:
@@ -220,6 +253,7 @@ class _Loader:
         self.con, self.table, self.path, self.fmt = con, table, path, fmt
         self.digest, self.batch_id, self.now, self.result = digest, batch_id, now, result
         self.source_columns: dict[str, tuple[str, str]] = {}  # canonical name -> (source name, type)
+        self.jsonl_unknown: list[str] = []  # JSON keys that name no column of the table
 
     def run(self) -> None:
         self._read()
@@ -233,8 +267,9 @@ class _Loader:
         if self.path.stat().st_size == 0:
             raise FileError(f"{self.path.name} is empty")
         if self.fmt == "jsonl" and _first_char(self.path) == "[":
-            raise FileError(f"{self.path.name} holds a JSON array; canonical JSON files are JSON Lines "
-                            "(one object per line)")
+            raise FileError(
+                f"{self.path.name} holds a JSON array; canonical JSON files are JSON Lines (one object per line)"
+            )
         try:
             if self.fmt == "parquet":
                 # A view: the file is scanned once by the checks below instead of copied first.
@@ -253,7 +288,7 @@ class _Loader:
         if self.fmt == "jsonl":
             by_name = {k: v for k, v in by_name.items() if k != "_raw"}
         wanted = set(self.table.column_names)
-        unknown = sorted(n for n in by_name if n not in wanted)
+        unknown = sorted({n for n in by_name if n not in wanted} | set(self.jsonl_unknown))
         if unknown:
             self.result.warnings.append(f"{self.path.name}: ignored unknown columns {', '.join(unknown)}")
         missing = [c.name for c in self.table.columns if c.required and c.name not in by_name]
@@ -290,21 +325,26 @@ class _Loader:
         ).fetchall()
         self.con.execute("DROP TABLE IF EXISTS _csv_reject_errors")
         self.con.execute("DROP TABLE IF EXISTS _csv_reject_scans")
-        if not bad:
-            return
-        # Malformed lines were skipped by the reader, so good rows' ordinals drift past them: map each
-        # ordinal to the n-th line that was not rejected.
         self.con.execute("CREATE TEMP TABLE _bad (line BIGINT, reason VARCHAR)")
-        self.con.executemany(
-            "INSERT INTO _bad VALUES (?, ?)",
-            [(line, "malformed CSV line: " + msg.splitlines()[0][:160]) for line, msg in bad],
+        if bad:
+            self.con.executemany(
+                "INSERT INTO _bad VALUES (?, ?)",
+                [(line, "malformed CSV line: " + msg.splitlines()[0][:160]) for line, msg in bad],
+            )
+        blank = _blank_lines(self.path)
+        if not bad and not blank:
+            return
+        # The reader skipped malformed and blank lines, so records' ordinals drift past them: map the
+        # n-th record to the n-th line that is neither.
+        self.con.execute(
+            "CREATE TEMP TABLE _skipped AS SELECT line FROM _bad UNION SELECT unnest(?::BIGINT[])", [blank]
         )
         self.con.execute(
             """CREATE OR REPLACE TEMP TABLE _src AS
                WITH lines AS (
                    SELECT l AS line, row_number() OVER (ORDER BY l) + 1 AS ordinal_line
-                   FROM range(2, (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad) + 2) t(l)
-                   WHERE l NOT IN (SELECT line FROM _bad))
+                   FROM range(2, (SELECT count(*) FROM _src) + (SELECT count(*) FROM _skipped) + 2) t(l)
+                   WHERE l NOT IN (SELECT line FROM _skipped))
                SELECT s.* EXCLUDE (_line), lines.line AS _line
                FROM _src s JOIN lines ON lines.ordinal_line = s._line ORDER BY _line"""
         )
@@ -330,11 +370,16 @@ class _Loader:
                 "WHERE json_valid(_raw) AND json_type(_raw) = 'OBJECT' ORDER BY 1"
             ).fetchall()
         ]
-        if keys:
-            paths = "[" + ", ".join(_lit("$." + _q(k)) for k in keys) + "]"
-            picks = ", ".join(f"v[{i + 1}] AS {_q(k)}" for i, k in enumerate(keys))
+        # Only the table's own columns are extracted (their names are plain identifiers, safe in a JSON
+        # path); other keys are reported as unknown, whatever characters they hold.
+        wanted = {k for k in keys if k.strip().lower() in self.table.column_names}
+        self.jsonl_unknown = sorted(k for k in keys if k not in wanted)
+        if wanted:
+            picks = sorted(wanted)
+            paths = "[" + ", ".join(_lit("$." + _q(k)) for k in picks) + "]"
+            columns = ", ".join(f"v[{i + 1}] AS {_q(k)}" for i, k in enumerate(picks))
             self.con.execute(
-                "CREATE TEMP TABLE _src AS SELECT _line, _raw, " + picks + " FROM (SELECT _line, _raw, "
+                "CREATE TEMP TABLE _src AS SELECT _line, _raw, " + columns + " FROM (SELECT _line, _raw, "
                 "json_extract_string(_raw, " + paths + ") AS v FROM _lines "
                 "WHERE _line NOT IN (SELECT line FROM _bad))"
             )
@@ -358,10 +403,18 @@ class _Loader:
             else f"NULLIF(trim(CAST({raw} AS VARCHAR)), '')"
         )
         shown = f"left({text}, 60)"
+        # Values that arrive typed (Parquet numbers and times) cannot be malformed, only absent or out of
+        # range, so their checks skip the text conversion that would cost most of the load.
+        typed = (
+            src_type in _INTEGER_TYPES
+            or src_type in ("TIMESTAMP", "DATE", "DOUBLE", "FLOAT")
+            or (src_type.startswith("TIMESTAMP WITH TIME ZONE"))
+        )
+        absent = f"{raw} IS NULL" if typed else f"{text} IS NULL"
         name = col.name
         reasons = []
         if col.required:
-            reasons.append(f"CASE WHEN {text} IS NULL THEN {_lit('missing ' + name)} END")
+            reasons.append(f"CASE WHEN {absent} THEN {_lit('missing ' + name)} END")
         default = col.default or "NULL"
         kind = col.kind
         if kind == "text":
@@ -390,30 +443,44 @@ class _Loader:
                 value = f"TRY_CAST({text} AS DATE)"
             label = "an ISO-8601 timestamp" if kind == "timestamp" else "a YYYY-MM-DD date"
             why = _lit(f"{name} is not {label}: ") + f" || {shown}"
-            reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {why} END")
-            limit = "CAST($now AS TIMESTAMP) + INTERVAL 1 DAY"
-            if kind == "date":
-                limit = f"CAST({limit} AS DATE)"
-            future = _lit(f"{name} ") + f" || {shown} || " + _lit(" is more than a day in the future")
-            reasons.append(f"CASE WHEN {value} > {limit} THEN {future} END")
+            if value != raw:
+                reasons.append(f"CASE WHEN NOT ({absent}) AND {value} IS NULL THEN {why} END")
+            if col.when_it_happened:
+                limit = "CAST($now AS TIMESTAMP) + INTERVAL 1 DAY"
+                if kind == "date":
+                    limit = f"CAST({limit} AS DATE)"
+                future = _lit(f"{name} ") + f" || {shown} || " + _lit(" is more than a day in the future")
+                reasons.append(f"CASE WHEN {value} > {limit} THEN {future} END")
         else:  # count | number
             if src_type in _INTEGER_TYPES:
-                # Already whole numbers: only the sign needs checking.
-                value = f"CAST({raw} AS {SQL_TYPES[kind]})"
-                negative = _lit(f"{name} is negative (") + f" || {raw} || ')'"
-                reasons.append(f"CASE WHEN {raw} < 0 THEN {negative} END")
+                # Already whole numbers: only the range needs checking.
+                value, number, shown = f"TRY_CAST({raw} AS {SQL_TYPES[kind]})", raw, f"CAST({raw} AS VARCHAR)"
+                negative = _lit(f"{name} is negative (") + f" || {shown} || ')'"
+                huge = _lit(f"{name} ") + f" || {shown} || " + _lit(f" is implausibly large (over {MAX_COUNT:.0e})")
+                reasons.append(f"CASE WHEN {raw} < 0 THEN {negative} WHEN {raw} > {MAX_COUNT} THEN {huge} END")
                 return (f"COALESCE({value}, {default})" if col.default else value), reasons
-            number = f"TRY_CAST({text} AS DOUBLE)"
-            if kind == "count":
-                value = f"CASE WHEN {number} = floor({number}) THEN TRY_CAST({number} AS BIGINT) END"
-                label = "a whole number"
+            elif kind == "count":
+                # Digits go straight to BIGINT (a detour through DOUBLE would round large values);
+                # "12.0" is whole and fine, "12.5" is not.
+                number = f"TRY_CAST({text} AS DOUBLE)"
+                digits = f"regexp_full_match({text}, '\\+?[0-9]+')"
+                value = (
+                    f"CASE WHEN {digits} THEN TRY_CAST({text} AS BIGINT) "
+                    f"WHEN {number} = floor({number}) THEN TRY_CAST({number} AS BIGINT) END"
+                )
             else:
+                number = f"TRY_CAST({text} AS DOUBLE)"
                 value = f"CASE WHEN isfinite({number}) THEN {number} END"
-                label = "a number"
+            label = "a whole number" if kind == "count" else "a number"
             why = _lit(f"{name} is not {label}: ") + f" || {shown}"
-            reasons.append(f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL THEN {why} END")
+            reasons.append(
+                f"CASE WHEN {text} IS NOT NULL AND {value} IS NULL AND NOT COALESCE({number} > {MAX_COUNT}, false) "
+                f"THEN {why} END"
+            )
             negative = _lit(f"{name} is negative (") + f" || {shown} || ')'"
-            reasons.append(f"CASE WHEN {value} < 0 THEN {negative} END")
+            reasons.append(f"CASE WHEN {number} < 0 THEN {negative} END")
+            huge = _lit(f"{name} ") + f" || {shown} || " + _lit(f" is implausibly large (over {MAX_COUNT:.0e})")
+            reasons.append(f"CASE WHEN {number} > {MAX_COUNT} THEN {huge} END")
             value = f"COALESCE({value}, {default})" if col.default else value
         return value, reasons
 
@@ -433,6 +500,27 @@ class _Loader:
             + " AS _reason FROM _src",
             {"now": self.now} if "$now" in " ".join(values + reasons) else None,
         )
+        if self.table.name == "teams":
+            self._reject_unrooted_teams()
+
+    def _reject_unrooted_teams(self) -> None:
+        """A team must reach a root through its parents, in the tree as it will be after this load:
+        a loop of parent links (or a parent rejected above) would leave it outside every org."""
+        self.con.execute("""
+            UPDATE _checked SET _reason = 'team does not reach a root team through parent_team_id '
+                || '(a loop of parents, or a parent that was rejected)'
+            WHERE _reason = '' AND team_id NOT IN (
+                WITH RECURSIVE graph AS (
+                    SELECT team_id, parent_team_id FROM _checked WHERE _reason = ''
+                    UNION ALL
+                    SELECT team_id, parent_team_id FROM teams
+                    WHERE team_id NOT IN (SELECT team_id FROM _checked WHERE _reason = '')
+                ), reach(team_id) AS (
+                    SELECT team_id FROM graph WHERE parent_team_id IS NULL
+                    UNION
+                    SELECT g.team_id FROM graph g JOIN reach r ON g.parent_team_id = r.team_id
+                )
+                SELECT team_id FROM reach)""")
 
     def _row_rules(self) -> list[str]:
         """Checks that span columns or other tables."""
@@ -441,11 +529,15 @@ class _Loader:
         if name == "teams" and "parent_team_id" in have:
             parent = f"NULLIF(trim(CAST({_q(have['parent_team_id'][0])} AS VARCHAR)), '')"
             team = f"NULLIF(trim(CAST({_q(have['team_id'][0])} AS VARCHAR)), '')"
+            # The ids this file brings; NULLs are left out, or NOT IN would match nothing at all.
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _file_team_ids AS SELECT DISTINCT " + team + " AS id FROM _src "
+                "WHERE " + team + " IS NOT NULL"
+            )
             rules.append(
-                f"CASE WHEN {parent} IS NOT NULL AND {parent} NOT IN (SELECT team_id FROM teams) "
-                f"AND {parent} NOT IN (SELECT NULLIF(trim(CAST({_q(have['team_id'][0])} AS VARCHAR)), '') "
-                f"FROM _src) THEN 'parent_team_id \"' || {parent} || '\" names no known team' "
-                f"WHEN {parent} = {team} THEN 'a team cannot be its own parent' END"
+                f"CASE WHEN {parent} = {team} THEN 'a team cannot be its own parent' "
+                f"WHEN {parent} NOT IN (SELECT team_id FROM teams) AND {parent} NOT IN (SELECT id FROM _file_team_ids) "
+                f"THEN 'parent_team_id \"' || {parent} || '\" names no known team' END"
             )
         if name == "people" and "active_from" in have and "active_to" in have:
             rules.append(

@@ -81,15 +81,41 @@ def connect(path: Path | str, *, create: bool = True) -> duckdb.DuckDBPyConnecti
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     _tune(con)
-    ensure_schema(con)
+    try:
+        _refuse_foreign(con, path)
+        ensure_schema(con)
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def _is_goodhart(con: duckdb.DuckDBPyConnection) -> bool:
+    return (
+        bool(
+            con.execute(
+                "SELECT 1 FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' "
+                "AND table_name = 'meta'"
+            ).fetchone()
+        )
+        and get_meta(con, "schema_version") is not None
+    )
+
+
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Goodhart only writes to databases it created: a DuckDB file holding other tables is left alone."""
+    holds_tables = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND NOT temporary"
+    ).fetchone()[0]
+    if holds_tables and not _is_goodhart(con):
+        raise WarehouseError(f"{path} is a DuckDB database that Goodhart did not create; refusing to use it")
 
 
 def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     """Open an existing warehouse for serving: read-only, no file or network access, settings locked."""
     path = Path(path)
     if not path.exists():
-        raise WarehouseError(f"no database at {path}")
+        raise WarehouseError(f"no database at {path} (run `python -m analytics demo` or `ingest` first)")
     config = {"access_mode": "READ_ONLY", "threads": 2, "memory_limit": "4GB", "enable_external_access": False}
     try:
         con = duckdb.connect(str(path), read_only=True, config=config)
@@ -100,6 +126,9 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     if con.execute("SELECT current_setting('lock_configuration')").fetchone()[0] is not True:
         _tune(con)
         con.execute("SET lock_configuration = true")
+    if not _is_goodhart(con):
+        con.close()
+        raise WarehouseError(f"{path} is not a Goodhart database (no schema version in it)")
     return con
 
 
@@ -108,6 +137,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [SCHEMA_VERSION])
     if con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0:
         load_prices(con, default_prices_path())
+    from analytics import marts  # marts builds on this module
+
+    if not marts.is_built(con):
+        marts.refresh(con)  # empty marts, so every reader (status, the app) works from the first moment
 
 
 def default_prices_path() -> Path:

@@ -125,3 +125,57 @@ def test_prices_command_round_trip(tmp_path):
     bad = write_csv(tmp_path / "prices.csv", "model,token_type,usd_per_mtok,effective_from", ["*,input,-1,2024-01-01"])
     assert_one_line_error(cli("prices", "--db", db, str(bad)), 1, "line 2")
     assert json.loads(cli("prices", "--db", db, "--json").stdout)["prices"] == shown
+
+
+def test_a_database_goodhart_did_not_create_is_left_alone(tmp_path):
+    foreign = tmp_path / "sales.duckdb"
+    con = duckdb.connect(str(foreign))
+    con.execute("CREATE TABLE sales AS SELECT 1 AS amount")
+    con.close()
+    for args in (("status",), ("adoption",), ("refresh",), ("prices",)):
+        assert_one_line_error(cli(*args, "--db", str(foreign)), 1, "Goodhart")
+    events = write_csv(
+        tmp_path / "usage_events.csv",
+        "event_id,ts,user_id,tool,input_tokens,output_tokens",
+        ["e1,2026-10-01T10:00:00Z,a1,claude-code,10,5"],
+    )
+    assert_one_line_error(cli("ingest", "--db", str(foreign), str(events)), 1, "did not create")
+    con = duckdb.connect(str(foreign), read_only=True)
+    assert [t for (t,) in con.execute("SHOW TABLES").fetchall()] == ["sales"]
+
+
+def test_status_works_when_everything_was_rejected(tmp_path):
+    db = str(tmp_path / "w.duckdb")
+    bad = write_csv(
+        tmp_path / "usage_events.csv",
+        "event_id,ts,user_id,tool,input_tokens,output_tokens",
+        ["e1,never,a1,claude-code,10,5"],
+    )
+    assert cli("ingest", "--db", db, str(bad)).returncode == 0
+    status = json.loads(cli("status", "--db", db, "--json").stdout)
+    assert (status["events"], status["rejected"], status["tokens"], status["first_day"]) == (0, 1, 0, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "text"),
+    [
+        (("--end", "2099-01-01"), "--end must lie between 2000 and today"),
+        (("--end", "0001-01-03"), "--end must lie between 2000 and today"),
+        (("--users", "5"), "at least 20 --users"),
+        (("--days", "3"), "at least 20 --users and 7 --days"),
+    ],
+)
+def test_demo_refuses_impossible_sizes_and_dates(tmp_path, args, text):
+    db = tmp_path / "demo.duckdb"
+    assert_one_line_error(cli("demo", "--db", str(db), *args), 2, text)
+    assert not db.exists()
+
+
+def test_demo_replace_discards_a_stale_write_ahead_log(tmp_path):
+    db = tmp_path / "demo.duckdb"
+    build_demo(db, users=40, days=10, seed=1, end=date(2026, 10, 31))
+    Path(f"{db}.wal").write_bytes(b"left by a killed writer")
+    out = cli("demo", "--db", str(db), "--users", "40", "--days", "10", "--end", "2026-10-31", "--replace", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(cli("status", "--db", str(db), "--json").stdout)["people"] == 40
+    assert not list(tmp_path.glob(".*.tmp*"))

@@ -247,9 +247,11 @@ def test_unknown_identities_load_as_unattributed_and_join_when_a_person_names_th
     events = write_csv(
         tmp_path / "usage_events.csv",
         EVENT_HEADER,
-        good_events(3, user="ADA@acme.example")
-        + good_events(2, user="ghost-7")[:0]
-        + ["h1,2026-10-01T10:00:00Z,ghost-7,claude-code,m,human,10,0,0"],
+        [
+            *good_events(3, user="ADA@acme.example"),
+            "h1,2026-10-01T10:00:00Z,ghost-7,claude-code,m,human,10,0,0",
+            "h2,2026-10-01T10:00:00Z,Ghost-7,claude-code,m,human,10,0,0",
+        ],
     )
     load(con, events)
     assert (
@@ -258,7 +260,7 @@ def test_unknown_identities_load_as_unattributed_and_join_when_a_person_names_th
     )
     load(con, org / "people.csv")  # names Ada by e-mail (case differs) and refreshes the marts
     got = con.execute("SELECT identity, user_id FROM mart_person_day_tool GROUP BY ALL ORDER BY 1").fetchall()
-    assert got == [("ADA@acme.example", "a1"), ("ghost-7", None)]
+    assert got == [("ada@acme.example", "a1"), ("ghost-7", None)]
 
 
 def test_discover_orders_a_folder_and_refuses_unknown_names(tmp_path, org):
@@ -296,3 +298,101 @@ def test_quoted_fields_keep_their_commas(con, tmp_path):
     )
     assert load(con, path).results[0].inserted == 1
     assert con.execute("SELECT user_id FROM usage_events").fetchone() == ("Smith, Ann",)
+
+
+def test_team_trees_must_reach_a_root(con, tmp_path):
+    teams = write_csv(
+        tmp_path / "teams.csv",
+        "team_id,team_name,parent_team_id",
+        ["root,Acme,", "x1,Lost,nowhere", ",No id,root", "a,A,b", "b,B,a", "c,C,root"],
+    )
+    result = load(con, teams).results[0]
+    reasons = dict(con.execute("SELECT line, reason FROM rejected_rows").fetchall())
+    assert reasons[3] == 'parent_team_id "nowhere" names no known team'
+    assert reasons[4] == "missing team_id"
+    assert reasons[5].startswith("team does not reach a root") and reasons[6].startswith("team does not reach")
+    assert (result.inserted, result.rejected) == (2, 4)
+    assert dict(con.execute("SELECT team_id, org_id FROM dim_teams").fetchall()) == {"root": "root", "c": "c"}
+    # a later file may not close a loop through teams already loaded
+    later = write_csv(tmp_path / "teams-2.csv", "team_id,team_name,parent_team_id", ["root,Acme,c"])
+    assert load(con, later).results[0].rejected == 1
+
+
+def test_future_employment_dates_are_fine_and_absurd_counts_are_not(con, tmp_path):
+    people = write_csv(
+        tmp_path / "people.csv",
+        "user_id,display_name,team_id,active_from,active_to",
+        ["n1,New Hire,t,2031-01-01,", "l1,Leaver,t,2020-01-01,2030-12-31"],
+    )
+    assert load(con, people).results[0].inserted == 2
+    events = write_csv(
+        tmp_path / "usage_events.csv",
+        EVENT_HEADER,
+        [
+            "h1,2026-10-01T10:00:00Z,a1,claude-code,m,human,9000000000000000000,1,0",
+            "h2,2026-10-01T10:00:00Z,a1,claude-code,m,human,999999999999,1,0",
+        ],
+    )
+    result = load(con, events).results[0]
+    assert (result.inserted, result.rejected) == (1, 1)
+    assert "implausibly large" in con.execute("SELECT reason FROM rejected_rows").fetchone()[0]
+    assert con.execute("SELECT input_tokens FROM usage_events").fetchone() == (999999999999,)
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_line_numbers_count_blank_lines(con, tmp_path, newline):
+    lines = [
+        EVENT_HEADER,
+        *good_events(1),
+        "",
+        "e3,bad,a1,claude-code,m,human,1,1,0",
+        "",
+        "",
+        "e5,2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,0,9",
+        "e6,x,a1,claude-code,m,human,1,1,0",
+        "",
+    ]
+    path = tmp_path / "usage_events.csv"
+    path.write_bytes(newline.join(lines).encode())
+    result = load(con, path).results[0]
+    assert (result.inserted, result.rejected) == (1, 3)
+    got = [line for (line,) in con.execute("SELECT line FROM rejected_rows ORDER BY line").fetchall()]
+    assert got == [4, 7, 8]
+
+
+def test_odd_json_keys_are_reported_not_fatal(con, tmp_path):
+    path = tmp_path / "usage_events.jsonl"
+    path.write_text(
+        json.dumps(
+            {
+                "event_id": "j1",
+                "ts": "2026-10-01T10:00:00Z",
+                "user_id": "a1",
+                "tool": "t",
+                "input_tokens": 1,
+                "output_tokens": 2,
+                'we"ird': 1,
+                "$.x": 2,
+            }
+        )
+        + "\n"
+    )
+    result = load(con, path).results[0]
+    assert result.inserted == 1
+    assert result.warnings == ['usage_events.jsonl: ignored unknown columns $.x, we"ird']
+
+
+def test_paths_that_duckdb_would_expand_are_refused(tmp_path):
+    (tmp_path / "usage_events-a.csv").write_text("x")
+    odd = write_csv(tmp_path / "usage_events-[ab].csv", EVENT_HEADER, good_events(1))
+    with pytest.raises(ValueError, match="not supported"):
+        ingest.discover([odd])
+    files, warnings = ingest.discover([tmp_path])
+    assert [p.name for p, _ in files] == ["usage_events-a.csv"]
+    assert any("usage_events-[ab].csv" in w for w in warnings)
+
+
+def test_a_folder_without_canonical_files_is_an_error(tmp_path):
+    (tmp_path / "usage_events.xlsx").write_text("x")
+    with pytest.raises(ValueError, match="holds no canonical files"):
+        ingest.discover([tmp_path])

@@ -180,3 +180,34 @@ def test_new_prices_reprice_history(loaded, tmp_path):
             write_csv(tmp_path / "p3.csv", "model,token_type,usd_per_mtok,effective_from", ["*,inptu,1,2020-01-01"]),
         )
     assert loaded.execute("SELECT count(*) FROM prices").fetchone()[0] == 5  # the bad files changed nothing
+
+
+def test_price_changes_carry_other_token_types_and_cover_early_usage(con, tmp_path):
+    book = write_csv(
+        tmp_path / "prices.csv",
+        "model,token_type,usd_per_mtok,effective_from",
+        [
+            "*,input,100,2024-01-01",
+            "*,output,100,2024-01-01",
+            "*,cache_read,100,2024-01-01",
+            "*,cache_write,100,2024-01-01",
+            "m1,input,1,2025-01-01",
+            "m1,output,3,2026-01-01",
+        ],
+    )
+    load_prices(con, book)
+    events = write_csv(
+        tmp_path / "usage_events.csv",
+        HEADER,
+        [
+            # after the output-only change, input keeps m1's own price of $1 (not the $100 default)
+            "p1,2026-02-01T00:00:00Z,a1,claude-code,m1,human,1000000,1000000,0,0,,s",
+            # before m1's first price: its first prices apply
+            "p2,2023-06-01T00:00:00Z,a1,claude-code,m1,human,1000000,0,0,0,,s",
+            # before any default price, for a model with none of its own: the default's first prices apply
+            "p3,2023-06-01T00:00:00Z,a1,chat-assistant,other,human,1000000,0,0,0,,s",
+        ],
+    )
+    ingest.ingest(con, [events])
+    costs = dict(con.execute("SELECT tool || strftime(day, '-%Y'), cost_usd FROM mart_person_day_tool").fetchall())
+    assert costs == {"claude-code-2026": 1.0 + 3.0, "claude-code-2023": 1.0, "chat-assistant-2023": 100.0}

@@ -1,7 +1,7 @@
 -- grain: one row per usage event or daily row, typed, attributed and priced
 -- tokens = input + output + cache read + cache write (every token processed, as scoreboards count).
 -- cost_usd = the source's own figure when it sent one, else priced from the price book in force that day
--- (the model's own prices, else the default '*' row).
+-- (the model's own prices, else the default '*' row). Identities are matched and kept in lower case.
 CREATE OR REPLACE VIEW stg_usage AS
 WITH rows AS (
     SELECT 'event' AS grain, ts, CAST(NULL AS DATE) AS day, user_id AS identity, tool, model, session_id,
@@ -26,7 +26,7 @@ WITH rows AS (
            d.cache_read_usd_per_mtok AS d_cr, d.cache_write_usd_per_mtok AS d_cw
     FROM priced p ASOF LEFT JOIN (SELECT * FROM price_book WHERE model = '*') d ON p.ts >= d.effective_from
 )
-SELECT r.grain, r.ts, r.identity, il.user_id, il.user_id IS NOT NULL AS is_attributed, r.tool, r.model,
+SELECT r.grain, r.ts, lower(r.identity) AS identity, il.user_id, il.user_id IS NOT NULL AS is_attributed, r.tool, r.model,
        r.session_id, r.initiated_by,
        -- daily rows carry the source's own day; events take the person's local calendar day
        COALESCE(r.day, CAST(timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', r.ts)) AS DATE)) AS day,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -29,6 +30,9 @@ def db_path() -> Path:
     return default_db_path()
 
 
+_BUILD_LOCK = threading.Lock()  # one demo build per server, however many sessions arrive at once
+
+
 def ensure_database(path: Path) -> None:
     """Build the demo at `path` when no database exists there, with a progress bar.
 
@@ -39,20 +43,25 @@ def ensure_database(path: Path) -> None:
     from analytics.cli import build_demo
 
     users, days = demo_size()
-    st.info(
+    note = st.info(
         f"No database at `{path}` yet, so Goodhart is building its demo organisation "
         f"({users:,} people, {days} days of made-up usage). This takes under a minute, once."
     )
     bar = st.progress(0.0, text="Generating the demo organisation…")
-    end = datetime.now(UTC).date() - timedelta(days=1)
-    build_demo(
-        path,
-        users=users,
-        days=days,
-        seed=0,
-        end=end,
-        progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
-    )
+    with _BUILD_LOCK:
+        if not path.exists():  # else another session built it while this one waited
+            built = build_demo(
+                path,
+                users=users,
+                days=days,
+                seed=0,
+                end=datetime.now(UTC).date() - timedelta(days=1),
+                progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
+            )
+            note.success(
+                f"Built the demo organisation in {built['seconds']:.0f} s: {built['people']:,} made-up people, "
+                f"{built['events']:,} usage events. It is demo data, not your company's."
+            )
     bar.empty()
 
 
