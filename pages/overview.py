@@ -111,6 +111,7 @@ def orgs_section(orgs: pd.DataFrame) -> None:
                 "cost_usd",
                 "real_outcomes",
                 "tokens_per_real_outcome",
+                "outcome_coverage",
             ]
         ],
         hide_index=True,
@@ -127,8 +128,25 @@ def orgs_section(orgs: pd.DataFrame) -> None:
                 "Outcomes", format="compact", help="Accepted edits, commits, PRs, reviews, tickets"
             ),
             "tokens_per_real_outcome": st.column_config.NumberColumn("Tokens per outcome", format="compact"),
+            "outcome_coverage": st.column_config.ProgressColumn(
+                "Outcome coverage",
+                format="percent",
+                min_value=0,
+                max_value=1,
+                help="Share of the org's active people who use a tool that reports outcomes at all. Use of "
+                "a tool that reports none can never count as real: low coverage means missing data, not idle "
+                "people.",
+            ),
         },
     )
+    thin = visible[visible["outcome_coverage"].fillna(0) < 0.5]
+    if len(thin):
+        st.caption(
+            f"In {len(thin)} org(s) most active people use only tools that report no outcomes, so their real "
+            "adoption cannot be told from the data (missing is not zero): "
+            + ", ".join(str(n).replace("*", "\\*").replace("_", "\\_") for n in thin["org_name"])
+            + "."
+        )
     if hidden:
         st.caption(f"{hidden} org(s) with fewer than {DEFAULT_K} people are not shown, to protect individuals.")
 

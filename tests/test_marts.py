@@ -149,6 +149,8 @@ def test_org_tree_and_comparison(loaded):
     orgs = Warehouse(loaded).org_comparison(date(2026, 9, 28), date(2026, 10, 18)).set_index("org_id")
     assert orgs.loc["eng", "tokens"] == 34500 + 200 + 1000000
     assert orgs.loc["eng", "real_outcomes"] == 2  # Ada's commit and Bo's merged PR; lines are not counted
+    # Cy only chats, and the chat tool reports no outcomes: ops' real adoption cannot be known
+    assert (orgs.loc["eng", "outcome_coverage"], orgs.loc["ops", "outcome_coverage"]) == (1.0, 0.0)
 
 
 def test_new_prices_reprice_history(loaded, tmp_path):
