@@ -117,17 +117,21 @@ def orgs_section(orgs: pd.DataFrame) -> None:
         hide_index=True,
         column_config={
             "org_name": st.column_config.TextColumn("Org"),
-            "headcount": st.column_config.NumberColumn("Headcount", format="%d", help="Average per week"),
+            "headcount": st.column_config.NumberColumn(
+                "Headcount", format="%d", help="Average per week", width="small"
+            ),
             "active_share": st.column_config.ProgressColumn(
                 "Active (scoreboard)", format="percent", min_value=0, max_value=1
             ),
             "real_share": st.column_config.ProgressColumn("Real", format="percent", min_value=0, max_value=1),
-            "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
-            "cost_usd": st.column_config.NumberColumn("Cost", format="dollar"),
+            "tokens": st.column_config.NumberColumn("Tokens", format="compact", width="small"),
+            "cost_usd": st.column_config.NumberColumn("Cost", format="$%.0f", width="small"),
             "real_outcomes": st.column_config.NumberColumn(
                 "Outcomes", format="compact", help="Accepted edits, commits, PRs, reviews, tickets"
             ),
-            "tokens_per_real_outcome": st.column_config.NumberColumn("Tokens per outcome", format="compact"),
+            "tokens_per_real_outcome": st.column_config.NumberColumn(
+                "Per outcome", format="compact", width="small", help="Tokens per outcome"
+            ),
             "outcome_coverage": st.column_config.ProgressColumn(
                 "Outcome coverage",
                 format="percent",
