@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from analytics import marts
 from analytics.warehouse import get_meta, sql_text
+
+UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 
 
 class Warehouse:
@@ -84,6 +87,8 @@ class Warehouse:
         out["cost_usd"] = round(float(out["cost_usd"]), 2)
         out["outcomes_by_kind"] = {k: _plain(q) for k, q in zip(kinds["kind"], kinds["quantity"], strict=True)}
         out["sources"] = [{k: _plain(v) for k, v in r.items()} for r in sources.to_dict("records")]
+        stray = self.unattributed().head(UNATTRIBUTED_LISTED)
+        out["unattributed"] = [{k: _plain(v) for k, v in r.items()} for r in stray.to_dict("records")]
         out["data_version"] = self.data_version
         out["demo"] = self.is_demo
         return out
@@ -93,6 +98,7 @@ class Warehouse:
         return {k: _plain(v) for k, v in self._row("q_unattributed_summary").items()}
 
     def unattributed(self) -> pd.DataFrame:
+        """Telemetry identities no person matches: identity, tools, tokens, cost_usd, first_day, last_day."""
         return self._frame("q_unattributed")
 
 
@@ -110,6 +116,8 @@ def last_complete_week(bounds: tuple[date, date] | None) -> date:
 
 def _plain(value):
     """JSON-friendly scalars: numpy and pandas values to int, float, str or None."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if value is None or (not isinstance(value, (list, tuple, dict)) and pd.isna(value)):
         return None
     if hasattr(value, "item"):

@@ -136,6 +136,9 @@ def test_status_reports_the_contract_keys(loaded):
     assert status["events"] == 6 and status["outcomes"] == 4 and status["people"] == 3 and status["teams"] == 4
     assert status["tokens"] == 34500 + 200 + 1000000 + 20 + 100
     assert status["unattributed_identities"] == 1 and status["unattributed_tokens"] == 20
+    assert [(u["identity"], u["tools"], u["tokens"]) for u in status["unattributed"]] == [
+        ("robot@vendor.example", ["claude-code"], 20)
+    ]
     assert status["outcomes_by_kind"] == {"commit": 1, "edit_rejected": 1, "lines_added": 40, "pr_merged": 1}
     assert (status["first_day"], status["last_day"]) == ("2026-10-02", "2026-10-13")
     assert {s["tool"] for s in status["sources"]} == {"claude-code", "chat-assistant", "unknown"}
