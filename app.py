@@ -18,7 +18,7 @@ st.sidebar.caption("Real AI adoption vs inflated consumption")
 if wh.is_demo:
     st.sidebar.warning("Demo data: a generated organisation, not real people.", icon=":material/science:")
 
-bounds = wh.date_bounds() if wh.is_built else None
+bounds = data.Loaders(wh).date_bounds() if wh.is_built else None
 if bounds is None:
     st.title("Goodhart")
     st.info(

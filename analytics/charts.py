@@ -73,22 +73,15 @@ def org_comparison(orgs: pd.DataFrame) -> go.Figure:
     """Per top-level org: scoreboard-active share next to real share (horizontal bars)."""
     orgs = orgs.sort_values("active_share")
     fig = go.Figure()
-    fig.add_bar(
-        y=orgs["org_name"].map(_label),
-        x=orgs["active_share"],
-        name="Active (scoreboard)",
-        orientation="h",
-        marker_color=SCOREBOARD,
-        hovertemplate="%{x:.0%}<extra>scoreboard</extra>",
-    )
-    fig.add_bar(
-        y=orgs["org_name"].map(_label),
-        x=orgs["real_share"],
-        name="Real",
-        orientation="h",
-        marker_color=REAL,
-        hovertemplate="%{x:.0%}<extra>real</extra>",
-    )
+    for share, name, color in (("active_share", "Active (scoreboard)", SCOREBOARD), ("real_share", "Real", REAL)):
+        fig.add_bar(
+            y=orgs["org_name"].map(_label),
+            x=orgs[share],
+            name=name,
+            orientation="h",
+            marker_color=color,
+            hovertemplate="%{x:.0%}<extra>" + name + "</extra>",
+        )
     fig.update_layout(
         barmode="group",
         title="Top-level orgs: share of headcount, scoreboard vs real",

@@ -45,7 +45,7 @@ class Warehouse:
         return get_meta(self.con, "origin") == "demo"
 
     def date_bounds(self) -> tuple[date, date] | None:
-        row = self._row("q_status")
+        row = self._row("q_date_bounds")
         if not row or pd.isna(row.get("first_day")):
             return None
         return pd.Timestamp(row["first_day"]).date(), pd.Timestamp(row["last_day"]).date()

@@ -100,6 +100,11 @@ def _org_comparison(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.Da
 
 
 @st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _date_bounds(_wh: Warehouse, key: tuple) -> tuple[date, date] | None:
+    return _wh.date_bounds()
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
 def _unattributed_summary(_wh: Warehouse, key: tuple) -> dict:
     return _wh.unattributed_summary()
 
@@ -119,6 +124,9 @@ class Loaders:
 
     def org_comparison(self, start: date, end: date) -> pd.DataFrame:
         return _org_comparison(self.wh, self.key, start, end)
+
+    def date_bounds(self) -> tuple[date, date] | None:
+        return _date_bounds(self.wh, self.key)
 
     def unattributed_summary(self) -> dict:
         return _unattributed_summary(self.wh, self.key)
