@@ -15,8 +15,8 @@ from pathlib import Path
 
 import duckdb
 
+from analytics import formats, marts
 from analytics import ingest as importer
-from analytics import marts
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect, connect_read_only, default_db_path, load_prices, set_meta
@@ -70,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--format",
         default="auto",
-        help="auto (by file name) or canonical-<table>: " + ", ".join(f"canonical-{t}" for t in TABLES),
+        help="auto (canonical files by name, telemetry exports by content), canonical-<table> ("
+        + ", ".join(f"canonical-{t}" for t in TABLES)
+        + "), or a telemetry format name; `python -m analytics formats` lists them",
     )
     p.set_defaults(run=cmd_ingest)
 
@@ -93,6 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("prices", parents=[common], help="show the price table, or replace it from a CSV file")
     p.add_argument("file", nargs="?", type=Path, help="CSV: model, token_type, usd_per_mtok, effective_from")
     p.set_defaults(run=cmd_prices)
+
+    p = sub.add_parser("formats", parents=[common], help="list the telemetry formats `ingest` recognises")
+    p.set_defaults(run=cmd_formats)
     return parser
 
 
@@ -187,10 +192,14 @@ HELD_SQL = (
 def cmd_ingest(args) -> dict:
     table = None
     if args.format != "auto":
+        telemetry = formats.registry()
         name = args.format.removeprefix("canonical-")
-        if not args.format.startswith("canonical-") or name not in TABLES:
-            raise UsageError(f"unknown --format {args.format!r}: use auto or canonical-<table> ({', '.join(TABLES)})")
-        table = name
+        if not (args.format.startswith("canonical-") and name in TABLES) and args.format not in telemetry:
+            raise UsageError(
+                f"unknown --format {args.format!r}: use auto, canonical-<table> ({', '.join(TABLES)}) "
+                f"or a telemetry format ({', '.join(telemetry)})"
+            )
+        table = name if args.format.startswith("canonical-") else args.format
     try:
         importer.discover(args.paths, table=table)
     except (FileNotFoundError, ValueError) as exc:
@@ -253,6 +262,10 @@ def cmd_prices(args) -> dict:
     }
 
 
+def cmd_formats(args) -> dict:
+    return {"formats": [{"name": a.name, "description": a.description} for a in formats.registry().values()]}
+
+
 # -- output -----------------------------------------------------------------------------------------------
 
 
@@ -284,6 +297,10 @@ def _human(command: str, out: dict) -> str:
             f"week of {out['week']}: headcount {out['headcount']}, active {out['active']} "
             f"({out['active_share']:.0%}), real {out['real']} ({out['real_share']:.0%})"
         )
+    if command == "formats":
+        if not out["formats"]:
+            return "no telemetry formats are installed"
+        return "\n".join(f"{f['name']:<24} {f['description']}" for f in out["formats"])
     if command == "prices":
         return "\n".join(
             f"{p['model']:<22} {p['token_type']:<12} {p['usd_per_mtok']:>8.3f} USD/Mtok from {p['effective_from']}"

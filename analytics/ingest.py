@@ -8,6 +8,7 @@ fails midway rolls back and leaves nothing of itself; loading the same file agai
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -15,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from analytics import marts
+from analytics import formats, marts
 from analytics.canonical import LOAD_ORDER, MAX_COUNT, TABLES, Column, Table, file_format, table_for
 from analytics.warehouse import WarehouseError, transaction
 
@@ -76,12 +78,18 @@ class IngestSummary:
         }
 
 
-def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
-    """The (file, table) pairs to load, in dependency order, and warnings for skipped files.
+TELEMETRY = "telemetry:"  # prefix of a discovered file's kind when an adapter converts it
 
-    A folder means every canonically named file directly in it. Raises FileNotFoundError for a path
-    that does not exist and ValueError for a file whose table cannot be told.
+
+def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
+    """The (file, kind) pairs to load, in dependency order, and warnings for skipped files.
+
+    A kind is a canonical table, or `telemetry:<adapter>` for a tool's own export. `table` forces one:
+    a canonical table name or an adapter name. Without it a file is canonical by its name, else
+    telemetry by its content. A folder means every such file directly in it. Raises
+    FileNotFoundError for a path that does not exist and ValueError for a file that cannot be told.
     """
+    forced = _forced_kind(table)
     found: list[tuple[Path, str]] = []
     warnings: list[str] = []
     for raw in paths:
@@ -94,30 +102,63 @@ def discover(paths: Iterable[Path | str], *, table: str | None = None) -> tuple[
         if path.is_dir():
             before = len(found)
             for child in sorted(p for p in path.iterdir() if p.is_file()):
-                name = table or table_for(child)
+                if child.name.startswith("."):
+                    continue
                 if any(ch in child.name for ch in "*?["):  # (the folder's own path was checked above)
                     warnings.append(f"skipped {child}: names containing *, ? or [ are not supported")
-                elif name and file_format(child):
-                    found.append((child, name))
-                elif not child.name.startswith("."):
-                    warnings.append(f"skipped {child}: not a canonical file name (e.g. usage_events.csv)")
+                    continue
+                kind = forced or _kind_of(child)
+                if kind:
+                    found.append((child, kind))
+                else:
+                    warnings.append(f"skipped {child}: neither a canonical file name nor a known telemetry format")
             if len(found) == before:
                 raise ValueError(
-                    f"{path} holds no canonical files (teams, people, usage_events, usage_daily or "
-                    "outcomes as .csv, .parquet or .jsonl)"
+                    f"{path} holds no files to load (canonical teams, people, usage_events, usage_daily or "
+                    "outcomes as .csv, .parquet or .jsonl, or a known telemetry export)"
                 )
             continue
-        name = table or table_for(path)
-        if name is None:
+        kind = forced or _kind_of(path)
+        if kind is None:
             raise ValueError(
-                f"cannot tell which table {path.name} is for: name it after a table "
-                f"({', '.join(TABLES)}) or pass --format canonical-<table>"
+                f"cannot tell what {path.name} holds: name it after a table ({', '.join(TABLES)}), pass "
+                "--format canonical-<table>, or pass --format with a telemetry format "
+                f"({', '.join(formats.registry())})"
             )
-        if file_format(path) is None:
+        if not kind.startswith(TELEMETRY) and file_format(path) is None:
             raise ValueError(f"{path.name}: unsupported file type (use .csv, .parquet or .jsonl)")
-        found.append((path, name))
-    found.sort(key=lambda item: LOAD_ORDER.index(item[1]))
+        found.append((path, kind))
+    found.sort(key=lambda item: _load_rank(item[1]))
     return found, warnings
+
+
+def _forced_kind(name: str | None) -> str | None:
+    if name is None:
+        return None
+    if name in TABLES:
+        return name
+    if name in formats.registry():
+        return TELEMETRY + name
+    raise ValueError(
+        f"unknown format {name!r}: use a canonical table ({', '.join(TABLES)}) or a telemetry format "
+        f"({', '.join(formats.registry())})"
+    )
+
+
+def _kind_of(path: Path) -> str | None:
+    name = table_for(path)
+    if name and file_format(path):
+        return name
+    adapter = formats.detect(path)
+    return TELEMETRY + adapter.name if adapter else None
+
+
+def _load_rank(kind: str) -> tuple[int, int]:
+    """Reference data before usage: org trees and canonical teams/people first."""
+    if kind.startswith(TELEMETRY):
+        return (formats.registry()[kind.removeprefix(TELEMETRY)].order, 0)
+    position = LOAD_ORDER.index(kind)
+    return ((0 if position < 2 else 20), position)
 
 
 def ingest(
@@ -139,7 +180,10 @@ def ingest(
     for i, (path, name) in enumerate(files):
         if progress:
             progress(i / max(len(files), 1), f"loading {path.name}")
-        results.append(load_file(con, path, name, now=now))
+        if name.startswith(TELEMETRY):
+            results.extend(load_telemetry(con, path, name.removeprefix(TELEMETRY), now=now))
+        else:
+            results.append(load_file(con, path, name, now=now))
     summary = IngestSummary(results, warnings=warnings)
     if refresh and any(r.inserted or r.updated for r in results):
         if progress:
@@ -193,14 +237,102 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
             file=str(path), table=table_name, format=fmt, status="failed", message=message, warnings=result.warnings
         )
     finally:
-        temps = con.execute(
-            "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND view_name LIKE '\\_%' ESCAPE '\\' "
-            "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
-            "WHERE temporary AND table_name LIKE '\\_%' ESCAPE '\\'"
-        ).fetchall()
-        for name, kind in temps:
-            con.execute("DROP " + kind + " IF EXISTS " + _q(name))
+        _drop_temps(con)
     return result
+
+
+def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str, *, now: datetime) -> list[FileResult]:
+    """Convert one telemetry file and load its canonical rows, all tables in one transaction.
+
+    One result per canonical table the file fed (or one failed result); records the adapter could not
+    convert are kept in rejected_rows like any bad row.
+    """
+    adapter = formats.registry()[adapter_name]
+    fmt = "telemetry:" + adapter_name
+    started = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        digest = sha256_of(path)
+        if path.stat().st_size == 0:
+            raise FileError(f"{path.name} is empty")
+        converted = adapter.convert(path)
+        results: list[FileResult] = []
+        with transaction(con):
+            names = [t for t in LOAD_ORDER if t in converted.tables and len(converted.tables[t])]
+            if not names and not converted.rejects:
+                raise FileError(f"{path.name} holds no records that {adapter_name} can load")
+            for position, table_name in enumerate(names or [None]):
+                # fetchall: DuckDB refuses register() while a result is left half-read
+                batch_id = con.execute("SELECT nextval('batch_seq')").fetchall()[0][0]
+                result = FileResult(file=str(path), table=table_name or "-", format=fmt)
+                if position == 0:  # the file's own notes and unconvertible records, reported once
+                    result.warnings.extend(converted.warnings)
+                extra = converted.rejects if position == 0 else []
+                if table_name is not None:
+                    _Loader(
+                        con,
+                        TABLES[table_name],
+                        path,
+                        "frame",
+                        digest,
+                        batch_id,
+                        now,
+                        result,
+                        frame=converted.tables[table_name],
+                        extra_rejects=extra,
+                    ).run()
+                    _drop_temps(con)
+                else:
+                    _store_conversion_rejects(con, path, digest, adapter_name, batch_id, now, extra, result)
+                con.execute(
+                    "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
+                    [
+                        batch_id,
+                        str(path),
+                        digest,
+                        result.table,
+                        fmt,
+                        result.rows_read,
+                        result.inserted,
+                        result.updated,
+                        result.duplicates,
+                        result.rejected,
+                        "; ".join(result.warnings),
+                        started,
+                        datetime.now(UTC).replace(tzinfo=None),
+                    ],
+                )
+                results.append(result)
+        return results
+    except (FileError, formats.ConversionError, duckdb.Error, OSError, UnicodeDecodeError, ValueError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return [FileResult(file=str(path), table=None, format=fmt, status="failed", message=message)]
+    finally:
+        _drop_temps(con)
+
+
+def _store_conversion_rejects(con, path, digest, adapter_name, batch_id, now, rejects, result) -> None:
+    """A file none of whose records converted: keep each with its reason."""
+    result.rows_read = result.rejected = len(rejects)
+    con.executemany(
+        "INSERT INTO rejected_rows SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS "
+        "(SELECT 1 FROM rejected_rows r WHERE r.file_sha256 = ? AND r.line = ? AND r.table_name = ?)",
+        [
+            [batch_id, str(path), digest, adapter_name, line, reason, raw, now, digest, line, adapter_name]
+            for line, reason, raw in rejects
+        ],
+    )
+
+
+def _drop_temps(con: duckdb.DuckDBPyConnection) -> None:
+    temps = con.execute(
+        "SELECT view_name, 'VIEW' FROM duckdb_views() WHERE temporary AND view_name LIKE '\\_%' ESCAPE '\\' "
+        "UNION ALL SELECT table_name, 'TABLE' FROM duckdb_tables() "
+        "WHERE temporary AND table_name LIKE '\\_%' ESCAPE '\\'"
+    ).fetchall()
+    for name, kind in temps:
+        con.execute("DROP " + kind + " IF EXISTS " + _q(name))
+    with contextlib.suppress(duckdb.Error):
+        con.unregister("_frame")
 
 
 def _open_text(path: Path, mode: str = "rt"):
@@ -248,9 +380,21 @@ class _Loader:
     """One file's load inside the caller's transaction."""
 
     def __init__(
-        self, con, table: Table, path: Path, fmt: str, digest: str, batch_id: int, now: datetime, result: FileResult
+        self,
+        con,
+        table: Table,
+        path: Path,
+        fmt: str,
+        digest: str,
+        batch_id: int,
+        now: datetime,
+        result: FileResult,
+        *,
+        frame: pd.DataFrame | None = None,
+        extra_rejects: list[tuple[int, str, str]] = (),
     ):
         self.con, self.table, self.path, self.fmt = con, table, path, fmt
+        self.frame, self.extra_rejects = frame, list(extra_rejects)
         self.digest, self.batch_id, self.now, self.result = digest, batch_id, now, result
         self.source_columns: dict[str, tuple[str, str]] = {}  # canonical name -> (source name, type)
         self.jsonl_unknown: list[str] = []  # JSON keys that name no column of the table
@@ -264,14 +408,18 @@ class _Loader:
 
     def _read(self) -> None:
         path = str(self.path)
-        if self.path.stat().st_size == 0:
+        if self.fmt == "frame":
+            self._read_frame()
+        elif self.path.stat().st_size == 0:
             raise FileError(f"{self.path.name} is empty")
         if self.fmt == "jsonl" and _first_char(self.path) == "[":
             raise FileError(
                 f"{self.path.name} holds a JSON array; canonical JSON files are JSON Lines (one object per line)"
             )
         try:
-            if self.fmt == "parquet":
+            if self.fmt == "frame":
+                pass
+            elif self.fmt == "parquet":
                 # A view: the file is scanned once by the checks below instead of copied first.
                 self.con.execute(
                     "CREATE TEMP VIEW _src AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _line "
@@ -285,8 +433,8 @@ class _Loader:
             raise FileError(f"cannot read {self.path.name} as {self.fmt}: {str(exc).splitlines()[0]}") from exc
         described = self.con.execute("DESCRIBE _src").fetchall()
         by_name = {row[0].strip().lower(): (row[0], row[1]) for row in described if row[0] != "_line"}
-        if self.fmt == "jsonl":
-            by_name = {k: v for k, v in by_name.items() if k != "_raw"}
+        if self.fmt in ("jsonl", "frame"):
+            by_name = {k: v for k, v in by_name.items() if k not in ("_raw", "_source_line")}
         wanted = set(self.table.column_names)
         unknown = sorted({n for n in by_name if n not in wanted} | set(self.jsonl_unknown))
         if unknown:
@@ -300,6 +448,20 @@ class _Loader:
         self.result.rows_read = self.con.execute(
             "SELECT (SELECT count(*) FROM _src) + (SELECT count(*) FROM _bad)"
         ).fetchone()[0]
+
+    def _read_frame(self) -> None:
+        """Rows an adapter converted: every value is text, `_line` and `_raw` point back at the source."""
+        self.con.register("_frame", self.frame)
+        # Several rows can come from one source record, so rows get their own ordinal as `_line` and
+        # keep the record's position in `_source_line` for rejected rows.
+        self.con.execute(
+            "CREATE TEMP TABLE _src AS SELECT * EXCLUDE (_line), row_number() OVER () AS _line, "
+            "_line AS _source_line FROM _frame"
+        )
+        self.con.unregister("_frame")
+        self.con.execute("CREATE TEMP TABLE _bad (line BIGINT, reason VARCHAR, raw VARCHAR)")
+        if self.extra_rejects:
+            self.con.executemany("INSERT INTO _bad VALUES (?, ?, ?)", [list(r) for r in self.extra_rejects])
 
     def _read_csv(self, path: str) -> None:
         read = (
@@ -670,18 +832,28 @@ class _Loader:
         )
 
     def _store_rejects(self) -> None:
-        if self.fmt == "jsonl":
-            raw = "(SELECT l._raw FROM _lines l WHERE l._line = b.line)"
+        if self.fmt == "frame":
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _bad AS SELECT line, reason, raw AS raw_record FROM _bad "
+                "UNION ALL SELECT s._source_line, c._reason, s._raw FROM _checked c JOIN _src s USING (_line) "
+                "WHERE c._reason <> ''"
+            )
         else:
-            raw = "CASE WHEN s._line IS NOT NULL THEN json_merge_patch(to_json(s), '{\"_line\": null}')::VARCHAR END"
-        self.con.execute(
-            "CREATE OR REPLACE TEMP TABLE _bad AS SELECT b.line, b.reason, " + raw + " AS raw_record "
-            "FROM (SELECT line, reason FROM _bad UNION ALL SELECT _line, _reason FROM _checked WHERE _reason <> '') b "
-            + ("" if self.fmt == "jsonl" else "LEFT JOIN _src s ON s._line = b.line ")
-        )
+            if self.fmt == "jsonl":
+                raw, join = "(SELECT l._raw FROM _lines l WHERE l._line = b.line)", ""
+            else:
+                raw = "CASE WHEN s._line IS NOT NULL THEN "
+                raw += "json_merge_patch(to_json(s), '{\"_line\": null}')::VARCHAR END"
+                join = "LEFT JOIN _src s ON s._line = b.line "
+            self.con.execute(
+                "CREATE OR REPLACE TEMP TABLE _bad AS SELECT b.line, b.reason, " + raw + " AS raw_record "
+                "FROM (SELECT line, reason FROM _bad "
+                "UNION ALL SELECT _line, _reason FROM _checked WHERE _reason <> '') b " + join
+            )
         self.result.rejected = self.con.execute("SELECT count(*) FROM _bad").fetchone()[0]
         self.con.execute(
             "INSERT INTO rejected_rows SELECT ?, ?, ?, ?, b.line, b.reason, b.raw_record, ? FROM _bad b "
-            "WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.file_sha256 = ? AND r.line = b.line)",
-            [self.batch_id, str(self.path), self.digest, self.table.name, self.now, self.digest],
+            "WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.file_sha256 = ? AND r.line = b.line "
+            "AND r.table_name = ? AND r.reason = b.reason)",
+            [self.batch_id, str(self.path), self.digest, self.table.name, self.now, self.digest, self.table.name],
         )

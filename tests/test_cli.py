@@ -102,7 +102,7 @@ def test_ingest_json_summary_and_failed_file_exit_code(tmp_path):
     ("args", "code", "text"),
     [
         (("ingest", "/no/such/file.csv"), 2, "no such file or folder"),
-        (("ingest", "README.md"), 2, "cannot tell which table"),
+        (("ingest", "README.md"), 2, "cannot tell what"),
         (("ingest", "--format", "copilot", "README.md"), 2, "unknown --format"),
         (("adoption", "--week", "next-tuesday"), 2, "not a YYYY-MM-DD date"),
         (("demo", "--users", "0"), 2, "must be positive"),
