@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import formats, marts
+from analytics import detect, formats, marts, thresholds
 from analytics import ingest as importer
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
         + "), or a telemetry format name; `python -m analytics formats` lists them",
     )
     p.set_defaults(run=cmd_ingest)
+
+    p = sub.add_parser("detect", parents=[common], help="score every person for suspected inflation over a window")
+    p.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD (default: the first day of data)")
+    p.add_argument("--until", type=_day, default=None, help="last day, YYYY-MM-DD (default: the last day of data)")
+    p.add_argument("--out", type=Path, default=None, help="write one CSV row per person scored")
+    p.add_argument("--config", type=Path, default=None, help="detection thresholds TOML (default: $GOODHART_DETECTION)")
+    p.set_defaults(run=cmd_detect)
 
     p = sub.add_parser("status", parents=[common], help="what the database holds")
     p.set_defaults(run=cmd_status)
@@ -234,6 +241,54 @@ def cmd_adoption(args) -> dict:
         con.close()
 
 
+DETECT_COLUMNS = (
+    "user_id",
+    "suspicion",
+    "flagged",
+    "reasons",
+    "families",
+    "suspect_weeks",
+    "tokens",
+    "tokens_at_stake",
+)
+
+
+def cmd_detect(args) -> dict:
+    if args.since and args.until and args.since > args.until:
+        raise UsageError(f"--since {args.since} is after --until {args.until}")
+    settings = thresholds.load(args.config)
+    con = connect_read_only(args.db)
+    try:
+        if not marts.is_built(con):
+            raise WarehouseError("the database holds no marts yet: load data with `ingest` or build the `demo`")
+        bounds = detect.window(con, args.since, args.until)
+        if bounds is None:
+            raise WarehouseError("the database holds no attributed usage to score")
+        found = detect.detect(con, *bounds, settings)
+    finally:
+        con.close()
+    people = found.people
+    if args.out:
+        table = people.loc[:, list(DETECT_COLUMNS)].copy()
+        table["flagged"] = table["flagged"].map({True: "true", False: "false"})
+        table.to_csv(args.out, index=False)
+    flagged = people[people["flagged"]]
+    families = {f: int(flagged["families"].str.split(",").map(lambda fs, f=f: f in fs).sum()) for f in detect.FAMILIES}
+    return {
+        "since": str(found.since),
+        "until": str(found.until),
+        "people": len(people),
+        "flagged": len(flagged),
+        "tokens": int(people["tokens"].sum()),
+        "tokens_at_stake": int(flagged["tokens_at_stake"].sum()),
+        "families": families,
+        "top": [
+            {"user_id": r.user_id, "suspicion": float(r.suspicion), "reasons": r.reasons}
+            for r in flagged.head(10).itertuples()
+        ],
+    }
+
+
 def cmd_refresh(args) -> dict:
     con = connect(args.db, create=False)
     try:
@@ -297,6 +352,13 @@ def _human(command: str, out: dict) -> str:
             f"week of {out['week']}: headcount {out['headcount']}, active {out['active']} "
             f"({out['active_share']:.0%}), real {out['real']} ({out['real_share']:.0%})"
         )
+    if command == "detect":
+        lines = [
+            f"{out['since']} to {out['until']}: {out['people']:,} people scored, {out['flagged']:,} suspected; "
+            f"{out['tokens_at_stake']:,} of {out['tokens']:,} tokens in their suspect weeks"
+        ]
+        lines += [f"  {t['user_id']} ({t['suspicion']:.2f}): {t['reasons']}" for t in out["top"]]
+        return "\n".join(lines)
     if command == "formats":
         if not out["formats"]:
             return "no telemetry formats are installed"

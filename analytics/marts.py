@@ -7,9 +7,20 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from analytics.warehouse import set_meta, sql_text, transaction
+from analytics import detect, thresholds
+from analytics.warehouse import WarehouseError, set_meta, sql_text, transaction
 
-# Order matters: each step reads the ones before it.
+
+def _detection(con: duckdb.DuckDBPyConnection) -> None:
+    try:
+        settings = thresholds.load()
+    except ValueError as exc:
+        raise WarehouseError(f"detection settings: {exc}") from None
+    detect.run_and_persist(con, settings)
+
+
+# Order matters: each step reads the ones before it. A name is a file in analytics/sql/; a function is
+# a step done in Python (detection, which marks suspect weeks in mart_person_week).
 STEPS = (
     "dim_teams",
     "team_ancestors",
@@ -20,6 +31,7 @@ STEPS = (
     "stg_outcomes",
     "mart_person_day_tool",
     "mart_person_week",
+    _detection,
     "mart_org_week",
     "mart_week_tool",
 )
@@ -33,7 +45,10 @@ def refresh(con: duckdb.DuckDBPyConnection) -> float:
     started = time.perf_counter()
     with transaction(con):
         for step in STEPS:
-            con.execute(sql_text(step))
+            if callable(step):
+                step(con)
+            else:
+                con.execute(sql_text(step))
         set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
     return time.perf_counter() - started
 

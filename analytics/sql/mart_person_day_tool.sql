@@ -9,6 +9,8 @@ WITH usage AS (
            CAST(sum(tokens) AS BIGINT) AS tokens, sum(cost_usd) AS cost_usd, CAST(sum(requests) AS BIGINT) AS requests,
            CAST(sum(human_prompts) AS BIGINT) AS human_prompts, CAST(sum(agent_steps) AS BIGINT) AS agent_steps,
            CAST(sum(scheduled_requests) AS BIGINT) AS scheduled_requests, count(DISTINCT session_id) AS sessions,
+           CAST(COALESCE(sum(tokens) FILTER (WHERE initiated_by = 'schedule'), 0) AS BIGINT) AS scheduled_tokens,
+           COALESCE(sum(cost_usd) FILTER (WHERE initiated_by = 'schedule'), 0) AS scheduled_cost_usd,
            sum(active_minutes) AS active_minutes
     FROM stg_usage GROUP BY identity, day, tool
 ), done AS (
@@ -36,6 +38,7 @@ SELECT COALESCE(u.identity, d.identity) AS identity, COALESCE(u.user_id, d.user_
        COALESCE(u.tokens, 0) AS tokens, COALESCE(u.cost_usd, 0) AS cost_usd, COALESCE(u.requests, 0) AS requests,
        COALESCE(u.human_prompts, 0) AS human_prompts, COALESCE(u.agent_steps, 0) AS agent_steps,
        COALESCE(u.scheduled_requests, 0) AS scheduled_requests, COALESCE(u.sessions, 0) AS sessions,
+       COALESCE(u.scheduled_tokens, 0) AS scheduled_tokens, COALESCE(u.scheduled_cost_usd, 0) AS scheduled_cost_usd,
        u.active_minutes,
        COALESCE(d.edits_accepted, 0) AS edits_accepted, COALESCE(d.edits_rejected, 0) AS edits_rejected,
        COALESCE(d.lines_added, 0) AS lines_added, COALESCE(d.lines_removed, 0) AS lines_removed,

@@ -1,0 +1,460 @@
+"""Suspected inflation: explainable, peer-relative signals per person and week, grouped into families.
+
+How it decides (every number is in `analytics.thresholds`):
+
+1. SQL (`sql/detect_features.sql`) computes raw features per person and local week from the events,
+   daily rows and outcomes in the window. Declared automation (`initiated_by = schedule`) is left out.
+2. Each person-week is compared with its peers that week: people whose main tool and role (title
+   without seniority words) are the same, falling back to the tool, then everyone, when the group is
+   small. A feature fires when it is a robust outlier (modified z >= 3.5) *and* clears an absolute floor.
+3. Features belong to independent families: timing, synchrony, content, outcome yield, autonomy,
+   cache padding, calendar and change. A week is a *suspect week* when at least two families fire and
+   the week's tokens are material (at least the peer median). A person is *suspected* with at least two
+   suspect weeks (one in short windows).
+4. Missing is not zero: outcome signals need tokens in a tool that reports outcomes; timing, content and
+   synchrony need events (daily-only sources give none).
+
+The suspicion score is the mean strength of the person's two strongest families (each 0.5 at its
+threshold, 1 at twice its z); people who are not flagged are capped below 0.5, so the score orders a
+review queue and never contradicts the flag.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from analytics.thresholds import Thresholds
+from analytics.warehouse import sql_text
+
+FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
+FAMILY_LABELS = {
+    "timing": "Timing",
+    "synchrony": "Synchrony",
+    "content": "Repeated prompts",
+    "outcome": "Outcome yield",
+    "autonomy": "Autonomy",
+    "cache": "Cache padding",
+    "calendar": "Snapshot bursts",
+    "change": "Change",
+}
+_SENIORITY = re.compile(r"\b(senior|sr|staff|principal|lead|junior|jr|associate|distinguished|[ivx]+|\d+)\b\.?", re.I)
+
+
+@dataclass
+class Detection:
+    people: pd.DataFrame  # one row per person scored
+    weeks: pd.DataFrame  # one row per person and week: features, peer medians, families fired
+    partners: pd.DataFrame  # person, week, partner, shared prompts
+    since: date
+    until: date
+
+
+def window(con: duckdb.DuckDBPyConnection, since: date | None, until: date | None) -> tuple[date, date] | None:
+    """The days to score: the given bounds, else everything the marts hold. None when there is no usage."""
+    first, last = con.execute("SELECT min(day), max(day) FROM mart_person_day_tool WHERE is_attributed").fetchone()
+    if first is None:
+        return None
+    return since or first, until or last
+
+
+def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds | None = None) -> Detection:
+    t = t or Thresholds()
+    params = {
+        "since": since,
+        "until": until,
+        "cadence_tolerance": t.cadence_tolerance,
+        "near_bits": t.near_bits,
+        "min_shared_prompts": t.min_shared_prompts,
+    }
+    for statement in _statements(sql_text("detect_features")):
+        used = {k: v for k, v in params.items() if f"${k}" in statement}
+        con.execute(statement, used or None)
+    weeks = con.execute("SELECT * FROM _det_week ORDER BY user_id, week").df()
+    days = con.execute("SELECT user_id, day, tokens FROM _det_day").df()
+    partners = con.execute(
+        "SELECT user_id, week, other_user AS partner, shared FROM _det_partners "
+        "WHERE shared >= ? ORDER BY user_id, week, shared DESC",
+        [t.min_shared_prompts],
+    ).df()
+    roles = con.execute("SELECT user_id, title FROM dim_people").df()
+    for name in (
+        "_det_events",
+        "_det_turn_gaps",
+        "_det_sessions",
+        "_det_prompts",
+        "_det_near",
+        "_det_content",
+        "_det_partners",
+        "_det_lockstep",
+        "_det_week",
+        "_det_day",
+    ):
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    weeks = _score_weeks(weeks, days, roles, since, until, t)
+    people = _score_people(weeks, since, until, t)
+    return Detection(people=people, weeks=weeks, partners=partners, since=since, until=until)
+
+
+PERSISTED = ("det_person", "det_person_week", "det_partners")
+
+
+def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
+    """Store a detection run as the tables the app reads (replacing the last run), inside the caller's
+    transaction, and mark the suspect weeks in mart_person_week."""
+    people = found.people.assign(since=found.since, until=found.until)
+    weeks = found.weeks.drop(columns=["title"], errors="ignore")
+    for name, frame in zip(PERSISTED, (people, weeks, found.partners), strict=True):
+        con.register("_persist_frame", frame)
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _persist_frame")
+        con.unregister("_persist_frame")
+    con.execute(sql_text("detect_apply"))
+
+
+def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None) -> Detection | None:
+    """Score the whole range the marts hold and store it (the refresh step)."""
+    bounds = window(con, None, None)
+    if bounds is None:
+        found = Detection(
+            _score_people(pd.DataFrame(), date.min, date.min, t or Thresholds()),
+            pd.DataFrame(
+                {
+                    "user_id": pd.Series(dtype=str),
+                    "week": pd.Series(dtype="datetime64[us]"),
+                    "suspect": pd.Series(dtype=bool),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "user_id": pd.Series(dtype=str),
+                    "week": pd.Series(dtype="datetime64[us]"),
+                    "partner": pd.Series(dtype=str),
+                    "shared": pd.Series(dtype="int64"),
+                }
+            ),
+            date.min,
+            date.min,
+        )
+        found.people = found.people.astype({"user_id": str, "flagged": bool, "suspicion": float})
+    else:
+        found = detect(con, *bounds, t)
+    persist(con, found)
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+# -- week level ----------------------------------------------------------------------------------------
+
+
+def _ratio(num, den) -> pd.Series:
+    num, den = pd.Series(num, dtype="float64"), pd.Series(den, dtype="float64")
+    return num.where(den > 0) / den.where(den > 0)
+
+
+def _role(title: object) -> str:
+    if not isinstance(title, str) or not title.strip():
+        return "unknown"
+    return re.sub(r"\s+", " ", _SENIORITY.sub(" ", title.lower())).strip() or "unknown"
+
+
+def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
+    """The per-week values the families are judged on (NaN where the data cannot tell)."""
+    f = pd.DataFrame(index=w.index)
+    has_events = w["event_tokens"] > 0
+    enough = w["events"] >= t.timing_min_events
+    f["night_share"] = _ratio(w["night_tokens"], w["event_tokens"]).where(enough)
+    f["weekend_share"] = _ratio(w["weekend_tokens"], w["event_tokens"]).where(enough)
+    f["cadence_share"] = _ratio(w["regular_pairs"], w["gap_pairs"]).where(w["gap_pairs"] >= t.cadence_min_pairs)
+    f["repeat_share"] = _ratio(w["self_repeats"], w["prompts"]).where(w["prompts"] >= t.min_prompts)
+    f["shared_share"] = _ratio(w["shared_prompts"], w["prompts"]).where(w["prompts"] >= t.min_prompts)
+    f["lockstep_share"] = _ratio(w["lockstep_minutes"], w["turn_minutes"]).where(w["turn_minutes"] >= t.min_prompts)
+    # Outcome yield only where a tool that reports outcomes was used (missing is not zero), over the
+    # week and the three before it: outcomes land days after the tokens that produced them.
+    reporting = w["reporting_tokens"].fillna(0)
+    trailing = w.assign(r=reporting, o=w["real_outcomes"].fillna(0)).groupby("user_id")[["r", "o"]]
+    sums = trailing.rolling(4, min_periods=1).sum().reset_index(level=0, drop=True).reindex(w.index)
+    f["tokens_per_outcome"] = (sums["r"] / sums["o"].clip(lower=1)).where(reporting > 0)
+    f["steps_per_prompt"] = _ratio(w["agent_steps"], w["human_turns"].clip(lower=1)).where(has_events)
+    f["unprompted_share"] = _ratio(w["tokens_without_human"], w["event_tokens"])
+    f["cache_per_call"] = _ratio(w["cache_read_tokens"], w["tool_events"])
+    return f
+
+
+def _peer_stats(values: pd.Series, groups: list[pd.Series], min_size: int) -> tuple[pd.Series, pd.Series]:
+    """Peer median and robust spread per row, on the scale of a modified z-score's MAD.
+
+    The spread is the median absolute deviation; where more than half the peers sit exactly on the
+    median (MAD 0, common for shares that are mostly zero) it is taken from the 90th percentile instead,
+    scaled so that percentile lands at z = 1.28 as it would for normal data. The first grouping with at
+    least `min_size` values for a row wins; the last is the fallback.
+    """
+    median = pd.Series(np.nan, index=values.index)
+    spread = pd.Series(np.nan, index=values.index)
+    for i, keys in enumerate(groups):
+        frame = pd.DataFrame({"v": values, "k": keys})
+        grouped = frame.groupby("k")["v"]
+        size = grouped.transform("count")
+        med = grouped.transform("median")
+        mad = (frame["v"] - med).abs().groupby(frame["k"]).transform("median")
+        q90 = frame["k"].map(grouped.quantile(0.9))
+        mad = mad.where(mad > 0, (q90 - med) * 0.6745 / 1.2816)
+        take = median.isna() & ((size >= min_size) | (i == len(groups) - 1))
+        median = median.where(~take, med)
+        spread = spread.where(~take, mad)
+    return median, spread
+
+
+def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
+    if w.empty:
+        return w.assign(families="", suspect=False)
+    w = w.merge(roles, on="user_id", how="left")
+    w["peer_tool"] = w["top_tool"].fillna("")
+    w["peer_group"] = w["peer_tool"] + " / " + w["title"].map(_role)
+    groups = [w["week"].astype(str) + w["peer_group"], w["week"].astype(str) + w["peer_tool"], w["week"].astype(str)]
+    f = _features(w, t)
+    token_median, _ = _peer_stats(w["tokens"].astype("float64"), groups, t.min_peer_group)
+    w["peer_tokens"] = token_median
+    w["material"] = w["tokens"] >= t.material_vs_peer_median * token_median
+
+    # feature -> (family, floor test on (value, peer median)); log scale for the heavy-tailed volumes
+    rules = {
+        "night_share": ("timing", lambda v, m: v >= t.night_share),
+        "weekend_share": ("timing", lambda v, m: v >= t.weekend_share),
+        "cadence_share": ("timing", lambda v, m: v >= t.cadence_share),
+        "shared_share": ("synchrony", lambda v, m: v >= t.shared_share),
+        "lockstep_share": ("synchrony", lambda v, m: v >= t.lockstep_share),
+        "repeat_share": ("content", lambda v, m: v >= t.repeat_share),
+        "tokens_per_outcome": ("outcome", lambda v, m: v >= t.yield_vs_peers * m),
+        # Many agent steps per prompt is how the heaviest genuine users work, so it is shown, never fires.
+        "steps_per_prompt": ("autonomy", lambda v, m: v < 0),
+        "unprompted_share": ("autonomy", lambda v, m: v >= t.unprompted_share),
+        "cache_per_call": ("cache", lambda v, m: (v >= t.cache_vs_peers * m) & (v >= t.cache_min_per_call)),
+    }
+    logged = {"tokens_per_outcome", "steps_per_prompt", "cache_per_call"}
+    strength = {family: pd.Series(0.0, index=w.index) for family in FAMILIES}
+    for feature, (family, floor) in rules.items():
+        value = f[feature]
+        scaled = np.log1p(value) if feature in logged else value
+        med, spread = _peer_stats(scaled, groups, t.min_peer_group)
+        z = 0.6745 * (scaled - med) / spread.replace(0, np.nan)
+        z = z.fillna(pd.Series(np.where(scaled > med, np.inf, 0.0), index=w.index))
+        raw_median = np.expm1(med) if feature in logged else med
+        w[feature] = value
+        w[f"{feature}_peer"] = raw_median
+        # Past the floor, and either a robust outlier or past twice the floor (for wide-spread volumes,
+        # where ten times the peers' tokens per outcome can still sit inside a few MADs).
+        clears = floor(value, raw_median).fillna(False)
+        doubled = floor(value / 2, raw_median).fillna(False) if feature in logged else clears & False
+        fired = ((z >= t.z) & clears | doubled) & value.notna()
+        w[f"{feature}_fired"] = fired
+        w[f"{feature}_z"] = z.where(value.notna())
+        s = np.where(fired, np.clip(z / (2 * t.z), 0.5, 1.0), np.clip(z / (2 * t.z), 0, 0.49))
+        w[f"{feature}_strength"] = s
+        strength[family] = np.maximum(strength[family], np.nan_to_num(s))
+
+    calendar = _calendar(days, since, until, t, w["week"].dtype)
+    change, yield_change = _change(w, t)
+    w = w.merge(calendar, on=["user_id", "week"], how="left")
+    w["snapshot_ratio"] = w["snapshot_ratio"].astype("float64")
+    strength["calendar"] = np.where(w["calendar_fired"].fillna(False).astype(bool), 0.75, 0.0)
+    w["change_ratio"] = change
+    w["yield_change"] = yield_change
+    outcomes_kept_up = yield_change < t.change_yield_ratio  # False where unknown: tokens alone decide
+    strength["change"] = np.where(
+        (change >= t.change_ratio) & ~outcomes_kept_up & (w["tokens"] >= t.change_vs_peer_median * token_median),
+        np.clip(np.log(change.fillna(1)) / (2 * np.log(t.change_ratio)), 0.5, 1.0),
+        0.0,
+    )
+    for family in FAMILIES:
+        w[f"s_{family}"] = strength[family]
+    fired = pd.DataFrame({family: w[f"s_{family}"] >= 0.5 for family in FAMILIES})
+    names = pd.Series("", index=w.index)
+    for family in FAMILIES:
+        names = names + np.where(fired[family], family + ",", "")
+    w["families"] = names.str.rstrip(",")
+    w["n_families"] = fired.sum(axis=1)
+    w["suspect"] = (w["n_families"] >= max(2, t.min_families)) & w["material"]
+    return w
+
+
+def _snapshot_dates(since: date, until: date, spec: str) -> list[date]:
+    if spec.strip() == "month_end":
+        out, day = [], since
+        while day <= until:
+            nxt = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+            end = nxt - timedelta(days=1)
+            if since <= end <= until:
+                out.append(end)
+            day = nxt
+        return out
+    return sorted(
+        d for d in (date.fromisoformat(x.strip()) for x in spec.split(",") if x.strip()) if since <= d <= until
+    )
+
+
+def _calendar(days: pd.DataFrame, since: date, until: date, t: Thresholds, w_dtype) -> pd.DataFrame:
+    """Per person and week holding a snapshot window: the window's mean daily tokens over the person's
+    mean day outside all windows (days without use count as zero on both sides)."""
+    cols = ["user_id", "week", "snapshot_ratio", "calendar_fired"]
+    snaps = _snapshot_dates(since, until, t.snapshot_dates)
+    if days.empty or not snaps:
+        return pd.DataFrame(columns=cols)
+    in_window = {}
+    for snap in snaps:
+        for k in range(t.snapshot_days):
+            in_window[snap - timedelta(days=k)] = snap
+    days = days.assign(day=pd.to_datetime(days["day"]).dt.date)
+    days["snapshot"] = days["day"].map(in_window)
+    outside_days = (until - since).days + 1 - len([d for d in in_window if since <= d <= until])
+    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / max(outside_days, 1)
+    burst = days.dropna(subset=["snapshot"]).groupby(["user_id", "snapshot"])["tokens"].sum() / t.snapshot_days
+    base = burst.index.get_level_values(0).map(usual).to_numpy(dtype="float64")
+    ratio = (burst / np.where(base > 0, base, np.nan)).rename("snapshot_ratio").reset_index()
+    ratio["hit"] = ratio["snapshot_ratio"] >= t.snapshot_ratio
+    hits = ratio.groupby("user_id")["hit"].sum()
+    needed = min(max(t.snapshot_min_hits, int(np.ceil(len(snaps) / 2))), len(snaps))
+    ratio["calendar_fired"] = ratio["hit"] & (ratio["user_id"].map(hits) >= needed)
+    ratio["week"] = pd.to_datetime(ratio["snapshot"]).dt.to_period("W-SUN").dt.start_time.astype(w_dtype)
+    return ratio.groupby(["user_id", "week"], as_index=False).agg(
+        snapshot_ratio=("snapshot_ratio", "max"), calendar_fired=("calendar_fired", "any")
+    )[cols]
+
+
+def _change(w: pd.DataFrame, t: Thresholds) -> tuple[pd.Series, pd.Series]:
+    """Each week's tokens, and tokens per outcome, over the median of the person's earlier weeks
+    (NaN without enough history, or for yield without outcome-reporting use)."""
+    ordered = w.sort_values(["user_id", "week"])
+    per_outcome = (ordered["reporting_tokens"].fillna(0) / ordered["real_outcomes"].fillna(0).clip(lower=1)).where(
+        ordered["reporting_tokens"].fillna(0) > 0
+    )
+    frame = pd.DataFrame(
+        {"user_id": ordered["user_id"], "tokens": ordered["tokens"].astype("float64"), "y": per_outcome}
+    )
+    grouped = frame.groupby("user_id")
+
+    def earlier(column: str) -> tuple[pd.Series, pd.Series]:
+        expanding = grouped[column].expanding()
+        median = expanding.median().reset_index(level=0, drop=True)
+        count = expanding.count().reset_index(level=0, drop=True)
+        shift = lambda s: s.groupby(frame["user_id"]).shift(1)  # noqa: E731 - weeks strictly before
+        return shift(median.reindex(frame.index)), shift(count.reindex(frame.index))
+
+    token_base, token_n = earlier("tokens")
+    yield_base, yield_n = earlier("y")
+    tokens_ratio = (frame["tokens"] / token_base.where(token_base > 0)).where(token_n >= t.change_min_history)
+    yield_ratio = (frame["y"] / yield_base.clip(lower=1.0)).where(yield_n >= t.change_min_history)
+    return tokens_ratio.reindex(w.index), yield_ratio.reindex(w.index)
+
+
+# -- person level --------------------------------------------------------------------------------------
+
+
+def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> pd.DataFrame:
+    cols = [
+        "user_id",
+        "suspicion",
+        "flagged",
+        "families",
+        "reasons",
+        "suspect_weeks",
+        "weeks",
+        "tokens",
+        "tokens_at_stake",
+        "first_suspect_week",
+        "last_suspect_week",
+    ]
+    if w.empty:
+        return pd.DataFrame(columns=cols)
+    span_weeks = ((until - since).days + 1) / 7
+    needed = 1 if span_weeks < t.short_window_weeks else t.min_suspect_weeks
+    strengths = [f"s_{fam}" for fam in FAMILIES]
+    suspect = w[w["suspect"]]
+    by_user = w.groupby("user_id", sort=True)
+    people = pd.DataFrame(
+        {
+            "weeks": by_user.size(),
+            "tokens": by_user["tokens"].sum().astype("int64"),
+            "suspect_weeks": suspect.groupby("user_id").size(),
+            "tokens_at_stake": suspect.groupby("user_id")["tokens"].sum(),
+            "first_suspect_week": suspect.groupby("user_id")["week"].min(),
+            "last_suspect_week": suspect.groupby("user_id")["week"].max(),
+        }
+    )
+    people["suspect_weeks"] = people["suspect_weeks"].fillna(0).astype("int64")
+    people["flagged"] = people["suspect_weeks"] >= needed
+    # Family strength: the median over suspect weeks, or over all weeks for people with none.
+    basis = pd.concat([suspect, w[~w["user_id"].isin(suspect["user_id"])]])
+    median_strength = basis.groupby("user_id")[strengths].median().reindex(people.index)
+    top_two = np.sort(median_strength.to_numpy(), axis=1)[:, -2:].mean(axis=1)
+    people["suspicion"] = np.where(people["flagged"], top_two, np.minimum(top_two, 0.49)).round(3)
+    # A flagged person's families: those firing in at least half their suspect weeks.
+    share_fired = (suspect[strengths] >= 0.5).groupby(suspect["user_id"]).mean().reindex(people.index)
+    people["families"] = ""
+    people["reasons"] = ""
+    people["tokens_at_stake"] = people["tokens_at_stake"].where(people["flagged"], 0).fillna(0).astype("int64")
+    for user_id in people.index[people["flagged"]]:
+        fams = [fam for fam in FAMILIES if share_fired.at[user_id, f"s_{fam}"] >= 0.5]
+        people.at[user_id, "families"] = ",".join(fams)
+        people.at[user_id, "reasons"] = "; ".join(_reasons(suspect[suspect["user_id"] == user_id], fams))
+    people = people.reset_index(names="user_id")[cols]
+    return people.sort_values(["suspicion", "tokens"], ascending=False, ignore_index=True)
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def _num(x: float) -> str:
+    if x >= 1e6:
+        return f"{x / 1e6:.1f}M"
+    if x >= 1e3:
+        return f"{x / 1e3:.0f}k"
+    return f"{x:.1f}" if x < 10 else f"{x:.0f}"
+
+
+# (feature, family, text template with {v} the person's median over suspect weeks, {p} the peers')
+_REASONS = (
+    ("night_share", "timing", "{v} of tokens between 00:00 and 06:00 local time (peers {p})", _pct),
+    ("weekend_share", "timing", "{v} of tokens on weekends (peers {p})", _pct),
+    ("cadence_share", "timing", "{v} of prompts arrive at the same interval as the one before, ±10% (peers {p})", _pct),
+    ("shared_share", "synchrony", "{v} of prompts nearly duplicate other people's (peers {p})", _pct),
+    ("lockstep_share", "synchrony", "{v} of active minutes within a minute of a partner's (peers {p})", _pct),
+    ("repeat_share", "content", "{v} of prompts repeat a near-identical prompt from another session (peers {p})", _pct),
+    ("tokens_per_outcome", "outcome", "{v} tokens per accepted edit, commit, PR or review (peers {p})", _num),
+    ("steps_per_prompt", "autonomy", "{v} agent steps per human prompt (peers {p})", _num),
+    ("unprompted_share", "autonomy", "{v} of tokens in sessions with no human turn (peers {p})", _pct),
+    ("cache_per_call", "cache", "{v} cache-read tokens per call (peers {p})", _num),
+)
+
+
+def _reasons(suspect: pd.DataFrame, families: list[str]) -> list[str]:
+    out = []
+    for feature, family, text, fmt in _REASONS:
+        if family not in families:
+            continue
+        if not suspect[f"{feature}_fired"].any():
+            continue
+        fired = suspect[suspect[f"{feature}_fired"]]
+        value, peer = fired[feature].median(), fired[f"{feature}_peer"].median()
+        if pd.notna(value) and pd.notna(peer):
+            out.append(text.format(v=fmt(value), p=fmt(peer)))
+    if "calendar" in families:
+        hits = suspect["snapshot_ratio"].dropna()
+        out.append(f"{hits.median():.0f}x their usual daily tokens in the days before {len(hits)} snapshot dates")
+    if "change" in families:
+        ratio = suspect["change_ratio"].dropna()
+        if len(ratio):
+            out.append(
+                f"weekly tokens {ratio.median():.0f}x their own earlier median since "
+                f"{pd.Timestamp(suspect['week'].min()):%d %b %Y}"
+            )
+    return out
