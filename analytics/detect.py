@@ -110,6 +110,7 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
     people = found.people.assign(since=found.since, until=found.until)
     weeks = found.weeks.drop(columns=["title"], errors="ignore")
     for name, frame in zip(PERSISTED, (people, weeks, found.partners), strict=True):
+        con.execute("SELECT 1").fetchall()  # DuckDB refuses register() while an earlier result is unread
         con.register("_persist_frame", frame)
         con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _persist_frame")
         con.unregister("_persist_frame")

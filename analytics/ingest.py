@@ -451,6 +451,7 @@ class _Loader:
 
     def _read_frame(self) -> None:
         """Rows an adapter converted: every value is text, `_line` and `_raw` point back at the source."""
+        self.con.execute("SELECT 1").fetchall()  # DuckDB refuses register() while an earlier result is unread
         self.con.register("_frame", self.frame)
         # Several rows can come from one source record, so rows get their own ordinal as `_line` and
         # keep the record's position in `_source_line` for rejected rows.
