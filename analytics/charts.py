@@ -89,3 +89,89 @@ def org_comparison(orgs: pd.DataFrame) -> go.Figure:
         **{**_LAYOUT, "hovermode": "y unified"},
     )
     return fig
+
+
+SPLIT_COLORS = {"genuine": "#2f6f4f", "suspected": REAL, "automation": SCOREBOARD}
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def token_split(split: pd.DataFrame, measure: str = "tokens") -> go.Figure:
+    """Weekly tokens (or cost) stacked as genuine, suspected inflation and declared automation.
+
+    `split` has week and genuine_/suspected_/automation_ + `tokens` or `cost_usd`.
+    """
+    fig = go.Figure()
+    names = {
+        "genuine": "Genuine",
+        "suspected": "Suspected inflation",
+        "automation": "Declared automation",
+    }
+    for part, name in names.items():
+        fig.add_bar(x=split["week"], y=split[f"{part}_{measure}"], name=name, marker_color=SPLIT_COLORS[part])
+    title = "Tokens per week" if measure == "tokens" else "Cost per week (USD)"
+    fig.update_layout(barmode="stack", title=title, **_LAYOUT)
+    return fig
+
+
+def hour_heatmap(cells: pd.DataFrame) -> go.Figure:
+    """Tokens by local weekday and hour; `cells` has weekday (1 = Monday), hour, tokens."""
+    grid = pd.DataFrame(0.0, index=range(1, 8), columns=range(24))
+    for row in cells.itertuples():
+        grid.at[int(row.weekday), int(row.hour)] = float(row.tokens)
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.to_numpy(),
+            x=[f"{h:02d}" for h in range(24)],
+            y=list(_WEEKDAYS),
+            colorscale="Reds",
+            colorbar={"title": "tokens"},
+            hovertemplate="%{y} %{x}:00 local<br>%{z:,.0f} tokens<extra></extra>",
+        )
+    )
+    fig.update_layout(title="When the tokens were used (person's local time)", margin=_LAYOUT["margin"])
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def gap_histogram(gaps: pd.DataFrame) -> go.Figure:
+    """Share of gaps between consecutive prompts per log-spaced bin, for the person and their peers."""
+    fig = go.Figure()
+    for who, color in (("peers", SCOREBOARD), ("this person", REAL)):
+        part = gaps[gaps["who"] == who]
+        fig.add_bar(x=10 ** part["log10_gap"], y=part["share"], name=who.capitalize(), marker_color=color, opacity=0.75)
+    fig.update_layout(barmode="overlay", title="Time between prompts (a loop shows as one narrow spike)", **_LAYOUT)
+    fig.update_xaxes(type="log", title="seconds")
+    fig.update_yaxes(tickformat=".0%", title="share of gaps")
+    return fig
+
+
+def tokens_vs_outcomes(weeks: pd.DataFrame) -> go.Figure:
+    """Weekly tokens against real outcomes for one person, suspect weeks marked."""
+    fig = go.Figure()
+    fig.add_bar(x=weeks["week"], y=weeks["tokens"], name="Tokens", marker_color=SCOREBOARD)
+    fig.add_scatter(
+        x=weeks["week"], y=weeks["peer_tokens"], name="Peer median tokens", mode="lines", line={"dash": "dot"}
+    )
+    fig.add_scatter(
+        x=weeks["week"],
+        y=weeks["real_outcomes"],
+        name="Real outcomes",
+        mode="lines+markers",
+        yaxis="y2",
+        line={"color": "#2f6f4f", "width": 3},
+    )
+    suspect = weeks[weeks["suspect"].astype(bool)]
+    fig.add_scatter(
+        x=suspect["week"],
+        y=suspect["tokens"],
+        name="Suspect week",
+        mode="markers",
+        marker={"color": REAL, "size": 10, "symbol": "x"},
+    )
+    fig.update_layout(
+        title="Tokens against outcomes, week by week",
+        yaxis={"title": "tokens"},
+        yaxis2={"title": "outcomes", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        **_LAYOUT,
+    )
+    return fig

@@ -101,6 +101,35 @@ class Warehouse:
         """Telemetry identities no person matches: identity, tools, tokens, cost_usd, first_day, last_day."""
         return self._frame("q_unattributed")
 
+    # -- suspected inflation ---------------------------------------------------------------------------
+
+    @property
+    def has_detection(self) -> bool:
+        return bool(self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'det_person'").fetchone())
+
+    def suspects(self) -> pd.DataFrame:
+        """Every person the last detection run scored, flagged first."""
+        return self._frame("q_suspects")
+
+    def suspect_teams(self) -> pd.DataFrame:
+        return self._frame("q_suspect_teams")
+
+    def token_split(self, start: date, end: date) -> pd.DataFrame:
+        """Per week: genuine, suspected and declared-automation tokens and cost."""
+        return self._frame("q_token_split", start=start, end=end)
+
+    def automation_lane(self, start: date, end: date) -> pd.DataFrame:
+        return self._frame("q_automation_lane", start=start, end=end)
+
+    def evidence(self, user_id: str, start: date, end: date) -> dict[str, pd.DataFrame]:
+        """The evidence view's tables for one person."""
+        return {
+            "heatmap": self._frame("q_evidence_heatmap", user_id=user_id, start=start, end=end),
+            "gaps": self._frame("q_evidence_gaps", user_id=user_id, start=start, end=end),
+            "weeks": self._frame("q_evidence_weeks", user_id=user_id),
+            "partners": self._frame("q_evidence_partners", user_id=user_id),
+        }
+
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:
     """Monday of the last week whose Sunday the data reaches (or the week holding the first day)."""

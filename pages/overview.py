@@ -44,8 +44,8 @@ def main(loaders: data.Loaders, start, end) -> None:
         st.markdown(
             "- **Active (scoreboard)**: people on the headcount who used any AI tool that week — what a "
             "token or usage scoreboard counts.\n"
-            "- **Real**: active people whose use that week is backed by outcomes: accepted edits, commits, "
-            "pull requests opened or merged, reviews or closed tickets.\n"
+            "- **Real**: active people whose use that week is backed by outcomes (accepted edits, commits, "
+            "pull requests opened or merged, reviews or closed tickets) and is not suspected inflation.\n"
             "- **Tokens**: every token processed — input + output + cache read + cache write.\n"
             "- **Cost**: the source's own cost when it reports one, else tokens priced from the price table "
             "(`python -m analytics prices`).\n"
@@ -57,6 +57,7 @@ def main(loaders: data.Loaders, start, end) -> None:
         st.plotly_chart(charts.usage_by_tool(usage, "tokens"), key="tokens_chart")
     with right:
         st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
+    split_section(loaders.token_split(start, end), set(weekly["week"]))
 
     orgs_section(loaders.org_comparison(start, end))
     unattributed_note(loaders.unattributed_summary())
@@ -153,6 +154,40 @@ def orgs_section(orgs: pd.DataFrame) -> None:
         )
     if hidden:
         st.caption(f"{hidden} org(s) with fewer than {DEFAULT_K} people are not shown, to protect individuals.")
+
+
+def split_section(split: pd.DataFrame, weeks: set) -> None:
+    """Tokens and cost split into genuine use, suspected inflation and declared automation."""
+    split = split[split["week"].isin(weeks)]
+    st.subheader("Genuine, suspected, automated")
+    if split.empty:
+        st.info("No usage in these weeks.")
+        return
+    totals = split.drop(columns="week").sum()
+    tokens = totals[["genuine_tokens", "suspected_tokens", "automation_tokens"]].sum()
+    cost = totals[["genuine_cost_usd", "suspected_cost_usd", "automation_cost_usd"]].sum()
+    cols = st.columns(3)
+    for col, part, label in (
+        (cols[0], "genuine", "Genuine"),
+        (cols[1], "suspected", "Suspected inflation"),
+        (cols[2], "automation", "Declared automation"),
+    ):
+        share = totals[f"{part}_tokens"] / tokens if tokens else 0
+        col.metric(
+            f"{label}: share of tokens",
+            f"{share:.0%}",
+            help=f"{_short(totals[f'{part}_tokens'])} tokens, ${totals[f'{part}_cost_usd']:,.0f} "
+            f"of ${cost:,.0f} in these weeks.",
+        )
+    left, right = st.tabs(["Tokens", "Cost"])
+    with left:
+        st.plotly_chart(charts.token_split(split, "tokens"), key="split_tokens_chart")
+    with right:
+        st.plotly_chart(charts.token_split(split, "cost_usd"), key="split_cost_chart")
+    st.caption(
+        "Suspected inflation: all tokens of a suspected person in their suspect weeks (see *Suspected "
+        "inflation*). Declared automation: scheduled jobs, counted apart and never suspected."
+    )
 
 
 def unattributed_note(summary: dict) -> None:

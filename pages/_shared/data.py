@@ -109,6 +109,31 @@ def _unattributed_summary(_wh: Warehouse, key: tuple) -> dict:
     return _wh.unattributed_summary()
 
 
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _suspects(_wh: Warehouse, key: tuple) -> pd.DataFrame:
+    return _wh.suspects() if _wh.has_detection else pd.DataFrame()
+
+
+@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
+def _suspect_teams(_wh: Warehouse, key: tuple) -> pd.DataFrame:
+    return _wh.suspect_teams() if _wh.has_detection else pd.DataFrame()
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _token_split(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
+    return _wh.token_split(start, end)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _automation_lane(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
+    return _wh.automation_lane(start, end)
+
+
+@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
+def _evidence(_wh: Warehouse, key: tuple, user_id: str, start: date, end: date) -> dict:
+    return _wh.evidence(user_id, start, end)
+
+
 class Loaders:
     """What pages call: cached results keyed by database, data version and arguments."""
 
@@ -130,3 +155,18 @@ class Loaders:
 
     def unattributed_summary(self) -> dict:
         return _unattributed_summary(self.wh, self.key)
+
+    def suspects(self) -> pd.DataFrame:
+        return _suspects(self.wh, self.key)
+
+    def suspect_teams(self) -> pd.DataFrame:
+        return _suspect_teams(self.wh, self.key)
+
+    def token_split(self, start: date, end: date) -> pd.DataFrame:
+        return _token_split(self.wh, self.key, start, end)
+
+    def automation_lane(self, start: date, end: date) -> pd.DataFrame:
+        return _automation_lane(self.wh, self.key, start, end)
+
+    def evidence(self, user_id: str, start: date, end: date) -> dict:
+        return _evidence(self.wh, self.key, user_id, start, end)

@@ -1,0 +1,82 @@
+"""The Suspected inflation page through AppTest: the cases, their evidence, and the append-only review queue."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import reviews
+from analytics.queries import Warehouse
+from analytics.warehouse import connect_read_only
+
+
+def suspects_script() -> None:
+    import streamlit as st
+
+    from pages import suspects
+    from pages._shared import data
+
+    st.session_state["goodhart.range"] = data.Loaders(data.warehouse()).date_bounds()
+    suspects.page()
+
+
+@pytest.fixture
+def db(tmp_path, demo_db) -> Path:
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, copy)
+    return copy
+
+
+def cases(at: AppTest):
+    found = [d.value for d in at.dataframe if "reasons" in d.value.columns]
+    assert len(found) == 1
+    return found[0]
+
+
+def run_page(monkeypatch, db: Path) -> AppTest:
+    monkeypatch.setenv("GOODHART_DB", str(db))
+    monkeypatch.delenv("GOODHART_REVIEWS", raising=False)
+    return AppTest.from_function(suspects_script, default_timeout=90).run()
+
+
+def test_the_page_lists_every_suspect_with_reasons_and_evidence(monkeypatch, db):
+    at = run_page(monkeypatch, db)
+    assert not at.exception
+    want = Warehouse(connect_read_only(db)).suspects()
+    flagged = want[want["flagged"]]
+    assert len(flagged) > 0
+    assert {m.label: m.value for m in at.metric}["People suspected"] == f"{len(flagged):,}"
+    shown = cases(at)
+    assert sorted(shown["display_name"]) == sorted(flagged["display_name"])
+    assert shown["reasons"].str.len().min() > 0
+    # the first case's evidence: heatmap, gap histogram, tokens against outcomes
+    assert len(at.get("plotly_chart")) == 3
+    assert at.subheader[0].value.replace("\\", "") == flagged.iloc[0]["display_name"]
+
+
+def test_a_dismissal_is_recorded_with_who_and_stays_until_new_evidence(monkeypatch, db):
+    at = run_page(monkeypatch, db)
+    first = cases(at).iloc[0]["display_name"]
+    at.radio[0].set_value("dismiss")
+    at.text_area[0].set_value("Known load test, agreed with the team lead.")
+    at.text_input[0].set_value("Rev Iewer")
+    at.button[0].click().run()
+    assert not at.exception
+    assert "Recorded." in [s.value for s in at.success]
+    log = reviews.history(reviews.path_for(db))
+    assert list(log[["action", "reviewer"]].iloc[0]) == ["dismiss", "Rev Iewer"]
+    # the open-cases view no longer lists the dismissed person
+    at = run_page(monkeypatch, db)
+    assert first not in set(cases(at)["display_name"])
+
+
+def test_a_review_without_a_reviewer_is_refused_and_nothing_is_written(monkeypatch, db):
+    at = run_page(monkeypatch, db)
+    at.radio[0].set_value("confirm")
+    at.text_input[0].set_value("  ")
+    at.button[0].click().run()
+    assert any("reviewer" in e.value for e in at.error)
+    assert reviews.history(reviews.path_for(db)).empty
