@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import overview
+from pages import data as data_page
+from pages import overview, suspects
 from pages._shared import data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
@@ -38,5 +39,17 @@ def overview_page() -> None:
     overview.page()
 
 
-pages = [st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True)]
+def suspects_page() -> None:
+    suspects.page()
+
+
+def data_sources_page() -> None:
+    data_page.page()
+
+
+pages = [
+    st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
+    st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
+    st.Page(data_sources_page, title="Data", icon=":material/database:", url_path="data-sources"),
+]
 st.navigation(pages).run()

@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", type=Path, help="CSV: model, token_type, usd_per_mtok, effective_from")
     p.set_defaults(run=cmd_prices)
 
+    p = sub.add_parser(
+        "identities", parents=[common], help="map telemetry identities (e-mail, login, account id) to people"
+    )
+    p.add_argument("file", type=Path, help="CSV or JSON Lines with columns identity, user_id[, source]")
+    p.set_defaults(run=cmd_identities)
+
     p = sub.add_parser("formats", parents=[common], help="list the telemetry formats `ingest` recognises")
     p.set_defaults(run=cmd_formats)
     return parser
@@ -315,6 +321,18 @@ def cmd_prices(args) -> dict:
     return {
         "prices": [dict(zip(("model", "token_type", "usd_per_mtok", "effective_from"), r, strict=True)) for r in rows]
     }
+
+
+def cmd_identities(args) -> dict:
+    from analytics.identity import load_identity_map
+
+    if not args.file.exists():
+        raise UsageError(f"no such file: {args.file}")
+    con = connect(args.db, create=False)
+    try:
+        return load_identity_map(con, args.file)
+    finally:
+        con.close()
 
 
 def cmd_formats(args) -> dict:

@@ -174,6 +174,7 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     enough = w["events"] >= t.timing_min_events
     f["night_share"] = _ratio(w["night_tokens"], w["event_tokens"]).where(enough)
     f["weekend_share"] = _ratio(w["weekend_tokens"], w["event_tokens"]).where(enough)
+    f["active_hours_share"] = (w["active_hours"] / 168).where(enough)
     f["cadence_share"] = _ratio(w["regular_pairs"], w["gap_pairs"]).where(w["gap_pairs"] >= t.cadence_min_pairs)
     f["repeat_share"] = _ratio(w["self_repeats"], w["prompts"]).where(w["prompts"] >= t.min_prompts)
     f["shared_share"] = _ratio(w["shared_prompts"], w["prompts"]).where(w["prompts"] >= t.min_prompts)
@@ -184,6 +185,9 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     trailing = w.assign(r=reporting, o=w["real_outcomes"].fillna(0)).groupby("user_id")[["r", "o"]]
     sums = trailing.rolling(4, min_periods=1).sum().reset_index(level=0, drop=True).reindex(w.index)
     f["tokens_per_outcome"] = (sums["r"] / sums["o"].clip(lower=1)).where(reporting > 0)
+    offered = w["edits_accepted"].fillna(0) + w["edits_rejected"].fillna(0)
+    # Negated so that, like every other feature, higher is more suspicious.
+    f["acceptance_gap"] = -(w["edits_accepted"].fillna(0) / offered.where(offered >= t.min_edits_offered))
     f["steps_per_prompt"] = _ratio(w["agent_steps"], w["human_turns"].clip(lower=1)).where(has_events)
     f["unprompted_share"] = _ratio(w["tokens_without_human"], w["event_tokens"])
     f["cache_per_call"] = _ratio(w["cache_read_tokens"], w["tool_events"])
@@ -231,10 +235,12 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         "night_share": ("timing", lambda v, m: v >= t.night_share),
         "weekend_share": ("timing", lambda v, m: v >= t.weekend_share),
         "cadence_share": ("timing", lambda v, m: v >= t.cadence_share),
+        "active_hours_share": ("timing", lambda v, m: v >= t.active_hours_share),
         "shared_share": ("synchrony", lambda v, m: v >= t.shared_share),
         "lockstep_share": ("synchrony", lambda v, m: v >= t.lockstep_share),
         "repeat_share": ("content", lambda v, m: v >= t.repeat_share),
         "tokens_per_outcome": ("outcome", lambda v, m: v >= t.yield_vs_peers * m),
+        "acceptance_gap": ("outcome", lambda v, m: -v <= t.acceptance_vs_peers * -m),
         # Many agent steps per prompt is how the heaviest genuine users work, so it is shown, never fires.
         "steps_per_prompt": ("autonomy", lambda v, m: v < 0),
         "unprompted_share": ("autonomy", lambda v, m: v >= t.unprompted_share),
@@ -427,10 +433,12 @@ _REASONS = (
     ("night_share", "timing", "{v} of tokens between 00:00 and 06:00 local time (peers {p})", _pct),
     ("weekend_share", "timing", "{v} of tokens on weekends (peers {p})", _pct),
     ("cadence_share", "timing", "{v} of prompts arrive at the same interval as the one before, ±10% (peers {p})", _pct),
+    ("active_hours_share", "timing", "active in {v} of the week's hours (peers {p})", _pct),
     ("shared_share", "synchrony", "{v} of prompts nearly duplicate other people's (peers {p})", _pct),
     ("lockstep_share", "synchrony", "{v} of active minutes within a minute of a partner's (peers {p})", _pct),
     ("repeat_share", "content", "{v} of prompts repeat a near-identical prompt from another session (peers {p})", _pct),
     ("tokens_per_outcome", "outcome", "{v} tokens per accepted edit, commit, PR or review (peers {p})", _num),
+    ("acceptance_gap", "outcome", "{v} of offered edits accepted (peers {p})", lambda x: _pct(-x)),
     ("steps_per_prompt", "autonomy", "{v} agent steps per human prompt (peers {p})", _num),
     ("unprompted_share", "autonomy", "{v} of tokens in sessions with no human turn (peers {p})", _pct),
     ("cache_per_call", "cache", "{v} cache-read tokens per call (peers {p})", _num),

@@ -25,6 +25,7 @@ from analytics.thresholds import Thresholds
 
 DEFAULT_RUNS = ("11:800:120", "12:2000:180", "13:3000:150")
 END = date(2026, 11, 20)
+BURSTY_CV = 2.0
 TARGETS = {
     "tokenmaxxer precision": ">= 0.90",
     "tokenmaxxer recall": ">= 0.85",
@@ -49,7 +50,9 @@ def run_one(seed: int, users: int, days: int, folder: Path) -> pd.DataFrame:
     finally:
         con.close()
     path.unlink(missing_ok=True)
+    burstiness = found.weeks.groupby("user_id")["gap_cv"].median().rename("gap_cv").reset_index()
     scored = truth.merge(found.people[["user_id", "flagged"]], on="user_id", how="left")
+    scored = scored.merge(burstiness, on="user_id", how="left")
     scored["flagged"] = scored["flagged"].fillna(False).astype(bool)
     scored["run"] = f"seed {seed}, {users} people, {days} days"
     print(f"  {scored['run'].iat[0]}: {events:,} events, detect {seconds:.1f} s", flush=True)
@@ -73,9 +76,19 @@ def report(scored: pd.DataFrame) -> str:
         f"({tp} caught, {fn} missed, {fp} others flagged)",
         f"heavy_agentic flagged {scored.loc[scored['persona'] == 'heavy_agentic', 'flagged'].mean():.1%}; "
         f"everyone else (not tokenmaxxer, not heavy agentic) flagged {scored.loc[others, 'flagged'].mean():.2%}",
+        _bursty_line(scored, is_tm),
         "targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()),
     ]
     return "\n".join(lines)
+
+
+def _bursty_line(scored: pd.DataFrame, is_tm: pd.Series) -> str:
+    """Burstiness alone must flag nobody: the flag rate among the burstiest people who are not padding."""
+    bursty = ~is_tm & (scored["gap_cv"] >= BURSTY_CV)
+    return (
+        f"bursty humans (median inter-arrival CV >= {BURSTY_CV}, Poisson = 1; not tokenmaxxers): "
+        f"{int(bursty.sum())} people, {int(scored.loc[bursty, 'flagged'].sum())} flagged"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

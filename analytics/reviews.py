@@ -72,7 +72,8 @@ def history(store: Path, user_id: str | None = None) -> pd.DataFrame:
     con = duckdb.connect(str(store), read_only=True)
     try:
         where, params = ("WHERE user_id = ?", [user_id]) if user_id else ("", [])
-        return con.execute(f"SELECT {', '.join(columns)} FROM review_log {where} ORDER BY recorded_at DESC", params).df()
+        query = f"SELECT {', '.join(columns)} FROM review_log {where} ORDER BY recorded_at DESC"
+        return con.execute(query, params).df()
     finally:
         con.close()
 

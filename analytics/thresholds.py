@@ -41,6 +41,7 @@ class Thresholds:
     cadence_share: float = 0.25
     cadence_min_pairs: int = 20
     timing_min_events: int = 20  # calls in the week before night and weekend shares mean anything
+    active_hours_share: float = 0.6  # always on: share of the week's 168 hours with any call
 
     # -- content and synchrony -------------------------------------------------------------------------
     near_bits: int = 6  # SimHash Hamming distance that counts as a near-duplicate prompt
@@ -52,6 +53,10 @@ class Thresholds:
 
     # -- outcome yield, autonomy, cache ---------------------------------------------------------------
     yield_vs_peers: float = 4.0  # tokens per real outcome, as a multiple of the peer median
+    # Output never accepted: accepted edits over edits offered, as a share of the peer median, once a
+    # week offers enough edits to tell.
+    acceptance_vs_peers: float = 0.25
+    min_edits_offered: int = 20
     unprompted_share: float = 0.3  # share of tokens in sessions with no human turn
     cache_vs_peers: float = 3.0  # cache-read tokens per call, as a multiple of the peer median
     cache_min_per_call: int = 10_000  # ... and at least this many: small contexts re-sent are not padding

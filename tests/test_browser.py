@@ -47,3 +47,30 @@ def test_overview_headline_renders_in_a_real_browser(app_url, demo_db):
         assert page.get_by_text("Demo data").first.is_visible()
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not errors, errors
+
+
+def test_suspected_inflation_page_shows_cases_and_evidence_in_a_real_browser(app_url, demo_db):
+    con = connect_read_only(demo_db)
+    flagged = Warehouse(con).suspects().query("flagged")
+    con.close()
+    with chromium_page() as page:
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(app_url)
+        wait_for_app(page)
+        page.get_by_role("link", name="Suspected inflation").click()
+        page.wait_for_selector('h1:has-text("Suspected inflation")', timeout=60_000)
+        page.wait_for_selector('[data-testid="stForm"]', timeout=60_000)  # the review form ends the case
+        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        assert page.url.endswith("/suspected")
+        values = {
+            m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]')
+            .inner_text()
+            .strip()
+            for m in page.locator('[data-testid="stMetric"]').all()
+        }
+        assert values["People suspected"] == f"{len(flagged):,}"
+        assert page.get_by_role("heading", name=flagged.iloc[0]["display_name"]).is_visible()
+        assert page.locator(".js-plotly-plot").count() == 3  # heatmap, prompt gaps, tokens vs outcomes
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not errors, errors

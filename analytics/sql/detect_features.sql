@@ -108,6 +108,10 @@ WITH per_tool AS (
            arg_max(human_turns, event_tokens) AS tool_human_turns, arg_max(agent_steps, event_tokens) AS tool_agent_steps,
            arg_max(cache_read_tokens, event_tokens) AS tool_cache_read_tokens, arg_max(events, event_tokens) AS tool_events
     FROM per_tool GROUP BY ALL
+), hours AS (
+    SELECT user_id, CAST(date_trunc('week', local_ts) AS DATE) AS week,
+           count(DISTINCT date_trunc('hour', local_ts)) AS active_hours
+    FROM _det_events GROUP BY ALL
 ), sess AS (
     SELECT user_id, week, count(*) AS sessions, count(*) FILTER (WHERE NOT has_human) AS sessions_without_human,
            sum(tokens) FILTER (WHERE NOT has_human) AS tokens_without_human
@@ -118,16 +122,18 @@ WITH per_tool AS (
     SELECT user_id, week, sum(tokens) AS tokens,
            sum(tokens) FILTER (WHERE tool IN (SELECT tool FROM reporting)) AS reporting_tokens,
            sum(real_outcomes) FILTER (WHERE tool IN (SELECT tool FROM reporting)) AS real_outcomes,
+           sum(edits_accepted) AS edits_accepted, sum(edits_rejected) AS edits_rejected,
            arg_max(tool, tokens) AS top_tool
     FROM (
-        SELECT user_id, week, tool, sum(tokens - scheduled_tokens) AS tokens, sum(real_outcomes) AS real_outcomes
+        SELECT user_id, week, tool, sum(tokens - scheduled_tokens) AS tokens, sum(real_outcomes) AS real_outcomes,
+               sum(edits_accepted) AS edits_accepted, sum(edits_rejected) AS edits_rejected
         FROM mart_person_day_tool
         WHERE is_attributed AND day BETWEEN CAST($since AS DATE) AND CAST($until AS DATE)
         GROUP BY ALL
     ) GROUP BY ALL
 )
 SELECT d.user_id, d.week, COALESCE(b.event_tool, d.top_tool) AS top_tool, d.tokens, d.reporting_tokens,
-       d.real_outcomes,
+       d.real_outcomes, d.edits_accepted, d.edits_rejected, COALESCE(h.active_hours, 0) AS active_hours,
        COALESCE(b.events, 0) AS events, COALESCE(b.event_tokens, 0) AS event_tokens,
        COALESCE(b.tool_events, 0) AS tool_events,
        COALESCE(b.tool_human_turns, 0) AS human_turns, COALESCE(b.tool_agent_steps, 0) AS agent_steps,
@@ -141,6 +147,7 @@ SELECT d.user_id, d.week, COALESCE(b.event_tool, d.top_tool) AS top_tool, d.toke
        COALESCE(l.minutes, 0) AS turn_minutes, COALESCE(l.lockstep_minutes, 0) AS lockstep_minutes
 FROM days d
 LEFT JOIN base b USING (user_id, week)
+LEFT JOIN hours h USING (user_id, week)
 LEFT JOIN sess s USING (user_id, week)
 LEFT JOIN _det_turn_gaps g USING (user_id, week)
 LEFT JOIN _det_content c USING (user_id, week)
