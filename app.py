@@ -20,16 +20,6 @@ if wh.is_demo:
     st.sidebar.warning("Demo data: a generated organisation, not real people.", icon=":material/science:")
 
 bounds = data.Loaders(wh).date_bounds() if wh.is_built else None
-if bounds is None:
-    st.title("Goodhart")
-    st.info(
-        "The database holds no usage yet. Load telemetry with `python -m analytics ingest PATH`, "
-        "or build the demo with `python -m analytics demo`."
-    )
-    st.stop()
-
-st.session_state["goodhart.range"] = filters.date_range(bounds)
-st.session_state["goodhart.bounds"] = bounds
 
 
 # Pages are listed only once they work. Each entry is a function defined here that calls its page
@@ -47,9 +37,28 @@ def data_sources_page() -> None:
     data_page.page()
 
 
+def empty_page() -> None:
+    st.title("Goodhart")
+    st.info(
+        "The database holds no usage yet. Upload telemetry on the **Data** page, load it with "
+        "`python -m analytics ingest PATH`, or build the demo with `python -m analytics demo`."
+    )
+
+
+data_entry = st.Page(data_sources_page, title="Data", icon=":material/database:", url_path="data-sources")
+if bounds is None:
+    # Nothing to chart yet, but the Data page is where the first files can be uploaded.
+    st.navigation(
+        [st.Page(empty_page, title="Start", icon=":material/home:", url_path="home", default=True), data_entry]
+    ).run()
+    st.stop()
+
+st.session_state["goodhart.range"] = filters.date_range(bounds)
+st.session_state["goodhart.bounds"] = bounds
+
 pages = [
     st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
     st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
-    st.Page(data_sources_page, title="Data", icon=":material/database:", url_path="data-sources"),
+    data_entry,
 ]
 st.navigation(pages).run()

@@ -19,9 +19,9 @@ from pathlib import Path
 
 CHILD = """
 import json, resource, sys, time
-import duckdb
 from analytics import detect
-con = duckdb.connect(sys.argv[1], read_only=True)
+from analytics.warehouse import connect_read_only
+con = connect_read_only(sys.argv[1])  # as `python -m analytics detect` opens it
 started = time.perf_counter()
 found = detect.detect(con, *detect.window(con, None, None))
 seconds = time.perf_counter() - started

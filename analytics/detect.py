@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import sql_text
+from analytics.warehouse import MEMORY_LIMIT, sql_text
 
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
 FAMILY_LABELS = {
@@ -143,7 +143,13 @@ def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None)
         )
         found.people = found.people.astype({"user_id": str, "flagged": bool, "suspicion": float})
     else:
-        found = detect(con, *bounds, t)
+        # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
+        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        try:
+            found = detect(con, *bounds, t)
+        finally:
+            con.execute(f"SET memory_limit = '{before}'")
     persist(con, found)
     return found
 

@@ -25,7 +25,7 @@ from analytics.thresholds import Thresholds
 
 DEFAULT_RUNS = ("11:800:120", "12:2000:180", "13:3000:150")
 END = date(2026, 11, 20)
-BURSTY_CV = 2.0
+BURSTY_CV = 1.5
 TARGETS = {
     "tokenmaxxer precision": ">= 0.90",
     "tokenmaxxer recall": ">= 0.85",

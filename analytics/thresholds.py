@@ -1,7 +1,7 @@
 """Every detection threshold in one place, with its default and why.
 
 Admins change them in a TOML file (`$GOODHART_DETECTION`, default `data/detection.toml`; see
-`detection.example.toml`) whose keys are the field names below; unknown keys are an error, so a typo
+`data/detection.example.toml`) whose keys are the field names below; unknown keys are an error, so a typo
 cannot silently leave a default in force. Detection compares each person with their peers (people
 whose main tool and role are the same) week by week, so most thresholds are "how far from peers",
 plus an absolute floor that keeps a tiny spread among peers from making a small difference look large.
@@ -80,7 +80,7 @@ class Thresholds:
 def load(path: Path | str | None = None) -> Thresholds:
     """Defaults, overridden by the TOML file when it exists. ValueError names a bad key or value."""
     if path is None:
-        path = os.environ.get("GOODHART_DETECTION") or Path("data") / "detection.toml"
+        path = os.environ.get("GOODHART_DETECTION") or Path(__file__).resolve().parents[1] / "data" / "detection.toml"
     path = Path(path)
     if not path.exists():
         return Thresholds()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,6 +21,13 @@ APP = str(Path(__file__).resolve().parents[1] / "app.py")
 def run_app(monkeypatch, db: Path, timeout: float = 60) -> AppTest:
     monkeypatch.setenv("GOODHART_DB", str(db))
     return AppTest.from_file(APP, default_timeout=timeout).run()
+
+
+def plotly_values(values) -> list:
+    """A trace's values as sent to the browser: a list, or a typed array (dtype + base64 bytes)."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
 
 
 def metrics(at: AppTest) -> dict[str, str]:
@@ -32,8 +43,29 @@ def test_overview_headline_matches_the_adoption_command(monkeypatch, demo_db):
     assert got["Active (scoreboard)"] == f"{want['active_share']:.0%}"
     assert got["Real adoption"] == f"{want['real_share']:.0%}"
     assert at.subheader[0].value == f"Week of {date.fromisoformat(want['week']):%d %b %Y}"
-    assert len(at.get("plotly_chart")) == 4
+    assert len(at.get("plotly_chart")) == 6
     assert at.sidebar.warning[0].value.startswith("Demo data")
+
+
+def test_overview_splits_tokens_into_genuine_suspected_and_automation(monkeypatch, demo_db):
+    at = run_app(monkeypatch, demo_db)
+    got = metrics(at)
+    chart = next(c for c in at.get("plotly_chart") if c.key == "split_tokens_chart")
+    bars = {t["name"]: {"x": t["x"], "y": plotly_values(t["y"])} for t in json.loads(chart.proto.spec)["data"]}
+    start, end = at.session_state["goodhart.range"]
+    split = Warehouse(connect_read_only(demo_db)).token_split(start, end).set_index("week")
+    weeks = pd.to_datetime(bars["Genuine"]["x"])
+    for name, part in (
+        ("Genuine", "genuine"),
+        ("Suspected inflation", "suspected"),
+        ("Declared automation", "automation"),
+    ):
+        assert list(bars[name]["y"]) == split.loc[weeks, f"{part}_tokens"].tolist()
+    totals = {name: sum(bars[name]["y"]) for name in bars}
+    whole = sum(totals.values())
+    assert totals["Suspected inflation"] > 0 and totals["Declared automation"] > 0
+    for name, total in totals.items():
+        assert got[f"{name}: share of tokens"] == f"{total / whole:.0%}"
 
 
 def test_the_date_range_drives_the_page(monkeypatch, demo_db):

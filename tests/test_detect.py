@@ -190,3 +190,10 @@ def test_a_dismissal_holds_until_newer_evidence(tmp_path):
     assert reviews.states(log, suspects)["p1"] == "reopened"
     with pytest.raises(ValueError):
         reviews.record(store, "p1", "erase", "Ann")
+
+
+def test_the_example_settings_file_documents_the_defaults():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[1] / "data" / "detection.example.toml"
+    assert thresholds.load(example) == Thresholds()

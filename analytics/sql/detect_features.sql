@@ -2,7 +2,7 @@
 -- Scheduled requests (initiated_by = 'schedule') are declared automation and never feed a signal.
 -- Statements run in order; $since and $until bound the window (inclusive days, the person's local calendar).
 CREATE OR REPLACE TEMP TABLE _det_events AS
-SELECT il.user_id, e.ts, e.tool, e.session_id, e.prompt_id, e.initiated_by, e.prompt_fingerprint,
+SELECT il.user_id, e.ts, e.tool, e.session_id, e.initiated_by, e.prompt_fingerprint,
        e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens AS tokens,
        e.cache_read_tokens,
        timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', e.ts)) AS local_ts
