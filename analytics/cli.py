@@ -354,6 +354,8 @@ def _human(command: str, out: dict) -> str:
             f"{r['file']} -> {r['table']}: read {r['rows_read']}, inserted {r['inserted']}, updated {r['updated']}, "
             f"duplicates {r['duplicates']}, rejected {r['rejected']}"
             if r["status"] == "loaded"
+            else f"{r['file']}: skipped, nothing to load ({r['message']})"
+            if r["status"] == "skipped"
             else f"{r['file']} -> {r['table']}: NOT LOADED, nothing of it kept ({r['message']})"
             for r in out["details"]
         ]

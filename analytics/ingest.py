@@ -44,7 +44,7 @@ class FileResult:
     file: str
     table: str | None
     format: str | None
-    status: str = "loaded"  # loaded | failed
+    status: str = "loaded"  # loaded | failed | skipped (a recognised export with nothing to load)
     message: str = ""
     rows_read: int = 0
     inserted: int = 0
@@ -305,7 +305,8 @@ def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str
         return results
     except (FileError, formats.ConversionError, duckdb.Error, OSError, UnicodeDecodeError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return [FileResult(file=str(path), table=None, format=fmt, status="failed", message=message)]
+        status = "skipped" if isinstance(exc, formats.NothingToLoad) else "failed"
+        return [FileResult(file=str(path), table=None, format=fmt, status=status, message=message)]
     finally:
         _drop_temps(con)
 

@@ -350,6 +350,9 @@ def summarize(summary: ingest.IngestSummary, folder: str = "") -> list[tuple[str
         if r.status == "failed":
             lines.append(("error", f"{name}: not loaded: {local(r.message)}"))
             continue
+        if r.status == "skipped":
+            lines.append(("warning", f"{name}: skipped, nothing to load: {local(r.message)}"))
+            continue
         lines.append(
             (
                 "ok",

@@ -141,9 +141,10 @@ def test_a_reissued_report_replaces_the_daily_row_and_keeps_loaded_outcomes(con,
     assert reason == 'outcome_id "copilot:2026-04-25:hubot:edit_accepted" is already loaded with different values'
 
 
-def test_organization_totals_report_is_refused_with_one_clear_line(con):
-    result = ingest.ingest(con, [ORG_TOTALS]).results
-    assert [r.status for r in result] == ["failed"]
+def test_organization_totals_report_is_skipped_with_one_clear_line(con):
+    summary = ingest.ingest(con, [ORG_TOTALS])
+    result = summary.results
+    assert [r.status for r in result] == ["skipped"] and not summary.failed
     assert "organization totals have no per-user rows; load the users report" in result[0].message
     assert "\n" not in result[0].message
     assert counts(con) == {"usage_daily": 0, "outcomes": 0, "rejected_rows": 0}
@@ -151,7 +152,7 @@ def test_organization_totals_report_is_refused_with_one_clear_line(con):
 
 def test_seat_list_is_recognised_but_loads_nothing(con):
     result = ingest.ingest(con, [SEATS]).results
-    assert [r.status for r in result] == ["failed"]
+    assert [r.status for r in result] == ["skipped"]
     # four entries, two people: each holder is listed once per assigning team
     assert "2 distinct seat holder(s) in 4 entries" in result[0].message
     assert "seats carry no usage" in result[0].message
@@ -225,6 +226,6 @@ def test_cli_ingest_and_status_count_unattributed_logins_until_people_name_them(
     status = json.loads(cli("status", "--db", db, "--json").stdout)
     assert status["unattributed_identities"] == 0  # logins match case-insensitively
 
-    refused = cli("ingest", str(ORG_TOTALS), "--format", "copilot-org-totals", "--db", db)
-    assert refused.returncode == 1
-    assert refused.stderr.strip().count("\n") == 0 and "no per-user rows" in refused.stderr
+    skipped = cli("ingest", str(ORG_TOTALS), "--format", "copilot-org-totals", "--db", db)
+    assert skipped.returncode == 0  # recognised and explained: nothing failed
+    assert "skipped, nothing to load" in skipped.stdout and "no per-user rows" in skipped.stdout

@@ -57,6 +57,11 @@ class ConversionError(Exception):
     """The file cannot be converted at all (not this format, unreadable); nothing of it is loaded."""
 
 
+class NothingToLoad(ConversionError):
+    """The file is a recognised export that holds nothing the canonical tables can take (a seat list,
+    organization totals); it is reported as skipped with the reason, not as a failure."""
+
+
 _REGISTRY: dict[str, Adapter] | None = None
 
 

@@ -320,7 +320,7 @@ def convert_users(path: Path) -> Converted:
 
 
 def convert_org_totals(path: Path) -> Converted:
-    raise ConversionError(
+    raise formats.NothingToLoad(
         f"{path.name} is a Copilot organization/enterprise totals report: organization totals have no "
         "per-user rows; load the users report (users-1-day or users-28-day) instead"
     )
@@ -336,7 +336,7 @@ def convert_seats(path: Path) -> Converted:
         for seat in seats
         if isinstance(seat, dict) and isinstance(seat.get("assignee"), dict)
     }
-    raise ConversionError(
+    raise formats.NothingToLoad(
         f"{path.name} is a Copilot seat list ({len(holders)} distinct seat holder(s) in {len(seats)} entries): "
         "seats carry no usage and people are not created from them; load the users report for usage and "
         "name GitHub logins in people.login"
