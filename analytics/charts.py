@@ -29,7 +29,7 @@ def adoption_over_time(weekly: pd.DataFrame) -> go.Figure:
     fig = go.Figure()
     series = (
         ("active_share", "active", "Active (scoreboard: any use)", SCOREBOARD),
-        ("real_share", "real_active", "Real (use backed by outcomes)", REAL),
+        ("real_share", "real_active", "Real (backed by outcomes, not suspected)", REAL),
     )
     for share, people, name, color in series:
         fig.add_scatter(

@@ -69,7 +69,7 @@ def report(scored: pd.DataFrame) -> str:
     fn = int((~scored["flagged"] & is_tm).sum())
     others = ~is_tm & (scored["persona"] != "heavy_agentic")
     lines = ["| group | people | flagged | rate |", "|---|---:|---:|---:|"]
-    lines += [f"| {g} | {r.people} | {r.flagged} | {r.rate:.1%} |" for g, r in table.iterrows()]
+    lines += [f"| {g} | {int(r.people):,} | {int(r.flagged):,} | {r.rate:.1%} |" for g, r in table.iterrows()]
     lines += [
         "",
         f"tokenmaxxer precision {tp / max(tp + fp, 1):.3f}, recall {tp / max(tp + fn, 1):.3f} "

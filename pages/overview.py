@@ -78,7 +78,8 @@ def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame)
         "Real adoption",
         f"{latest['real_share']:.0%}",
         delta=_delta(latest, previous, "real_share"),
-        help=f"{int(latest['real_active']):,} people whose use was backed by outcomes this week.",
+        help=f"{int(latest['real_active']):,} people whose use was backed by outcomes this week "
+        "and is not suspected inflation.",
     )
     gap = latest["active_share"] - latest["real_share"]
     cols[3].metric(

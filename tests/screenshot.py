@@ -1,6 +1,7 @@
-"""Takes the README's screenshot of the Overview from the real app in Chromium.
+"""Takes the README's screenshots from the real app in Chromium.
 
 python -m tests.screenshot --db data/usage.duckdb --out .docs/overview.png
+python -m tests.screenshot --db data/usage.duckdb --page "Suspected inflation" --out .docs/suspects.png
 """
 
 from __future__ import annotations
@@ -15,11 +16,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", type=Path, required=True, help="an existing Goodhart database")
     parser.add_argument("--out", type=Path, default=Path(".docs/overview.png"))
+    parser.add_argument("--page", default=None, help="the navigation entry to open (default: the Overview)")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with streamlit_server(args.db.resolve()) as url, chromium_page(width=1440, height=1500) as page:
         page.goto(url)
         wait_for_app(page)
+        if args.page:
+            page.get_by_role("link", name=args.page).click()
+            page.wait_for_selector(f'h1:has-text("{args.page}")', timeout=60_000)
+            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         page.wait_for_timeout(1500)  # let Plotly finish its transitions
         page.screenshot(path=str(args.out), full_page=False)
     print(f"wrote {args.out}")
