@@ -213,24 +213,7 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
         with transaction(con):
             batch_id = con.execute("SELECT nextval('batch_seq')").fetchone()[0]
             _Loader(con, TABLES[table_name], path, fmt, digest, batch_id, now, result).run()
-            con.execute(
-                "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
-                [
-                    batch_id,
-                    str(path),
-                    digest,
-                    table_name,
-                    fmt,
-                    result.rows_read,
-                    result.inserted,
-                    result.updated,
-                    result.duplicates,
-                    result.rejected,
-                    "; ".join(result.warnings),
-                    started,
-                    datetime.now(UTC).replace(tzinfo=None),
-                ],
-            )
+            _log_load(con, batch_id, path, digest, result, started)
     except (FileError, duckdb.Error, OSError, UnicodeDecodeError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         result = FileResult(
@@ -283,24 +266,7 @@ def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str
                     _drop_temps(con)
                 else:
                     _store_conversion_rejects(con, path, digest, adapter_name, batch_id, now, extra, result)
-                con.execute(
-                    "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
-                    [
-                        batch_id,
-                        str(path),
-                        digest,
-                        result.table,
-                        fmt,
-                        result.rows_read,
-                        result.inserted,
-                        result.updated,
-                        result.duplicates,
-                        result.rejected,
-                        "; ".join(result.warnings),
-                        started,
-                        datetime.now(UTC).replace(tzinfo=None),
-                    ],
-                )
+                _log_load(con, batch_id, path, digest, result, started)
                 results.append(result)
         return results
     except (FileError, formats.ConversionError, duckdb.Error, OSError, UnicodeDecodeError, ValueError) as exc:
@@ -309,6 +275,28 @@ def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str
         return [FileResult(file=str(path), table=None, format=fmt, status=status, message=message)]
     finally:
         _drop_temps(con)
+
+
+def _log_load(con, batch_id: int, path: Path, digest: str, result: FileResult, started: datetime) -> None:
+    """One ingest_log row per file and table loaded."""
+    con.execute(
+        "INSERT INTO ingest_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', ?, ?, ?)",
+        [
+            batch_id,
+            str(path),
+            digest,
+            result.table,
+            result.format,
+            result.rows_read,
+            result.inserted,
+            result.updated,
+            result.duplicates,
+            result.rejected,
+            "; ".join(result.warnings),
+            started,
+            datetime.now(UTC).replace(tzinfo=None),
+        ],
+    )
 
 
 def _store_conversion_rejects(con, path, digest, adapter_name, batch_id, now, rejects, result) -> None:

@@ -90,7 +90,7 @@ def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame)
     in_range = usage["tokens"].sum(), usage["cost_usd"].sum()
     cols[4].metric(
         "Tokens in range",
-        _short(in_range[0]),
+        short_number(in_range[0]),
         help=f"Every token processed in the weeks shown; cost ${in_range[1]:,.0f}.",
     )
 
@@ -177,7 +177,7 @@ def split_section(split: pd.DataFrame, weeks: set) -> None:
         col.metric(
             f"{label}: share of tokens",
             f"{share:.0%}",
-            help=f"{_short(totals[f'{part}_tokens'])} tokens, ${totals[f'{part}_cost_usd']:,.0f} "
+            help=f"{short_number(totals[f'{part}_tokens'])} tokens, ${totals[f'{part}_cost_usd']:,.0f} "
             f"of ${cost:,.0f} in these weeks.",
         )
     left, right = st.tabs(["Tokens", "Cost"])
@@ -215,7 +215,8 @@ def _delta(latest: pd.Series, previous: pd.Series | None, col: str) -> str | Non
     return f"{points:+d} pts vs prior week" if points else None  # an unchanged share shows no arrow
 
 
-def _short(n: float) -> str:
+def short_number(n: float) -> str:
+    """1234567 -> 1.2M: compact figures for metrics."""
     for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= size:
             return f"{n / size:.1f}{suffix}"

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import charts, detect, reviews, thresholds
+from pages import overview
 from pages._shared import data
 
 STATE_LABELS = {
@@ -50,7 +51,7 @@ def main(loaders: data.Loaders, start: date, end: date, store) -> None:
     cols[0].metric("People suspected", f"{len(flagged):,}", help=f"Out of {len(people):,} people scored.")
     cols[1].metric(
         "Tokens at stake",
-        charts_short(at_stake),
+        overview.short_number(at_stake),
         help="Tokens of suspected people in their suspect weeks, declared automation excluded.",
     )
     cols[2].metric("Share of all tokens", f"{at_stake / total_tokens:.0%}" if total_tokens else "–")
@@ -65,13 +66,6 @@ def main(loaders: data.Loaders, start: date, end: date, store) -> None:
         teams_tab(loaders.suspect_teams())
     with tab_automation:
         automation_tab(loaders.automation_lane(start, end))
-
-
-def charts_short(n: float) -> str:
-    for size, unit in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:,.0f}"
 
 
 def how_it_works() -> None:

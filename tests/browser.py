@@ -100,3 +100,12 @@ def wait_for_app(page, timeout_ms: float = 60_000) -> None:
     page.wait_for_selector('[data-testid="stMetric"]', timeout=timeout_ms)
     page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)
     page.wait_for_selector(".js-plotly-plot", timeout=timeout_ms)
+
+
+def metric_values(page) -> dict[str, str]:
+    """Every st.metric on the page: label -> shown value."""
+    values = {}
+    for metric in page.locator('[data-testid="stMetric"]').all():
+        label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return values

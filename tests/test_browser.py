@@ -10,7 +10,7 @@ import pytest
 
 from analytics.queries import Warehouse
 from analytics.warehouse import connect_read_only
-from tests.browser import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.browser import CHROMIUM, chromium_page, metric_values, streamlit_server, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -35,10 +35,7 @@ def test_overview_headline_renders_in_a_real_browser(app_url, demo_db):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(app_url)
         wait_for_app(page)
-        values = {}
-        for metric in page.locator('[data-testid="stMetric"]').all():
-            label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
-            values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
+        values = metric_values(page)
         assert values["Headcount"] == f"{want['headcount']:,}"
         assert values["Active (scoreboard)"] == f"{want['active_share']:.0%}"
         assert values["Real adoption"] == f"{want['real_share']:.0%}"
@@ -63,12 +60,7 @@ def test_suspected_inflation_page_shows_cases_and_evidence_in_a_real_browser(app
         page.wait_for_selector('[data-testid="stForm"]', timeout=60_000)  # the review form ends the case
         page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
         assert page.url.endswith("/suspected")
-        values = {
-            m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]')
-            .inner_text()
-            .strip()
-            for m in page.locator('[data-testid="stMetric"]').all()
-        }
+        values = metric_values(page)
         assert values["People suspected"] == f"{len(flagged):,}"
         assert page.get_by_role("heading", name=flagged.iloc[0]["display_name"]).is_visible()
         assert page.locator(".js-plotly-plot").count() == 3  # heatmap, prompt gaps, tokens vs outcomes

@@ -136,6 +136,28 @@ def iter_json_lines(path: Path, rejects: list[tuple[int, str, str]]) -> Iterable
                 rejects.append((number, "line is not valid JSON", text[:10_000]))
 
 
+def read_json_or_lines(path: Path, rejects: list[tuple[int, str, str]]) -> tuple[str, Any]:
+    """("document", value) for one JSON document, or ("lines", [(line, value), ...]) for JSON Lines.
+
+    A file whose first non-blank line is a complete JSON value is JSON Lines; a pretty-printed document
+    starts with a line that is not. Unparseable lines of a JSON Lines file go to `rejects`.
+    """
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    first = ""
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+        for line in fh:
+            if line.strip():
+                first = line.strip()
+                break
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return "document", read_json_document(path)
+    return "lines", list(iter_json_lines(path, rejects))
+
+
 def frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows (dicts of canonical column -> value, plus `_line` and `_raw`) as an all-text DataFrame.
 

@@ -47,7 +47,6 @@ Three files come out of GitHub's Copilot APIs; only one holds per-person usage:
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 from datetime import date
@@ -89,29 +88,9 @@ def sniff_seats(head: str) -> bool:
 # -- reading ------------------------------------------------------------------------------------------
 
 
-def read_json_or_lines(path: Path, rejects: list[tuple[int, str, str]]) -> tuple[str, Any]:
-    """("document", value) for one JSON document, or ("lines", [(line, value), ...]) for NDJSON.
-
-    A file whose first non-blank line is a complete JSON value is NDJSON; a pretty-printed document
-    starts with a line that is not.
-    """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    first = ""
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                first = line.strip()
-                break
-    try:
-        json.loads(first)
-    except json.JSONDecodeError:
-        return "document", formats.read_json_document(path)
-    return "lines", list(formats.iter_json_lines(path, rejects))
-
-
 def _records(path: Path, rejects: list[tuple[int, str, str]]) -> list[tuple[int, Any, dict]]:
     """(line or record number, record, report-level context) for every per-user record in the file."""
-    shape, value = read_json_or_lines(path, rejects)
+    shape, value = formats.read_json_or_lines(path, rejects)
     out: list[tuple[int, Any, dict]] = []
     if shape == "lines":
         for line, item in value:

@@ -58,7 +58,6 @@ come from the events only.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import math
@@ -112,19 +111,10 @@ def _read(path: Path, rejects: list[tuple[int, str, str]], list_keys: tuple[str,
                     return list(value[key])
         return [value]
 
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    first = ""
-    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
-        for line in fh:
-            if line.strip():
-                first = line.strip()
-                break
-    try:
-        json.loads(first)
-    except json.JSONDecodeError:
-        # Not one value per line: a (pretty-printed) document, numbered by record
-        return list(enumerate(expand(formats.read_json_document(path)), start=1))
-    return [(line, record) for line, value in formats.iter_json_lines(path, rejects) for record in expand(value)]
+    shape, value = formats.read_json_or_lines(path, rejects)
+    if shape == "document":  # a (pretty-printed) document, numbered by record
+        return list(enumerate(expand(value), start=1))
+    return [(line, record) for line, item in value for record in expand(item)]
 
 
 # -- fields ---------------------------------------------------------------------------------------------
