@@ -270,6 +270,8 @@ def cmd_detect(args) -> dict:
         bounds = detect.window(con, args.since, args.until)
         if bounds is None:
             raise WarehouseError("the database holds no attributed usage to score")
+        if bounds[0] > bounds[1]:
+            raise UsageError(f"no days to score: the window would run from {bounds[0]} to {bounds[1]}")
         found = detect.detect(con, *bounds, settings)
     finally:
         con.close()

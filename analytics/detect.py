@@ -122,7 +122,7 @@ def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None)
     bounds = window(con, None, None)
     if bounds is None:
         found = Detection(
-            _score_people(pd.DataFrame(), date.min, date.min, t or Thresholds()),
+            _empty_people(),
             pd.DataFrame(
                 {
                     "user_id": pd.Series(dtype=str),
@@ -141,7 +141,6 @@ def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None)
             date.min,
             date.min,
         )
-        found.people = found.people.astype({"user_id": str, "flagged": bool, "suspicion": float})
     else:
         # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
         before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
@@ -371,6 +370,25 @@ def _change(w: pd.DataFrame, t: Thresholds) -> tuple[pd.Series, pd.Series]:
 # -- person level --------------------------------------------------------------------------------------
 
 
+PEOPLE_COLUMNS = {
+    "user_id": "object",
+    "suspicion": "float64",
+    "flagged": "bool",
+    "families": "object",
+    "reasons": "object",
+    "suspect_weeks": "int64",
+    "weeks": "int64",
+    "tokens": "int64",
+    "tokens_at_stake": "int64",
+    "first_suspect_week": "datetime64[us]",
+    "last_suspect_week": "datetime64[us]",
+}
+
+
+def _empty_people() -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=kind) for name, kind in PEOPLE_COLUMNS.items()})
+
+
 def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> pd.DataFrame:
     cols = [
         "user_id",
@@ -386,7 +404,7 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
         "last_suspect_week",
     ]
     if w.empty:
-        return pd.DataFrame(columns=cols)
+        return _empty_people()
     span_weeks = ((until - since).days + 1) / 7
     needed = 1 if span_weeks < t.short_window_weeks else t.min_suspect_weeks
     strengths = [f"s_{fam}" for fam in FAMILIES]

@@ -157,6 +157,20 @@ def test_detect_command_writes_the_contract_csv(tmp_path, con):
         check=False,
     )
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    after = subprocess.run(
+        [sys.executable, "-m", "analytics", "detect", "--db", db, "--since", "2030-01-01"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert after.returncode == 2 and "no days to score" in after.stderr and after.stderr.count("\n") == 1
+
+
+def test_a_window_without_usage_scores_nobody(tmp_path, con):
+    build(tmp_path, con)
+    found = detect.detect(con, date(2030, 1, 1), date(2030, 2, 1))
+    assert found.people.empty and list(found.people.columns) == list(detect.PEOPLE_COLUMNS)
+    assert found.people["flagged"].dtype == bool
 
 
 def test_threshold_files_are_checked(tmp_path):
