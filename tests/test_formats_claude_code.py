@@ -345,3 +345,47 @@ def test_cli_ingests_claude_code_files_and_status_counts_their_outcomes(tmp_path
     assert counts["daily_rows"] == 5 + 3
     assert counts["outcomes_by_kind"]["lines_added"] == 60 + 430
     assert counts["tokens"] == (2500 + 580 + 5000 + 800) + (14500 + 4800 + 20000 + 3100)
+
+
+# -- odd but plausible input --------------------------------------------------------------------------------
+
+
+def test_a_malformed_otlp_batch_is_rejected_whole_and_the_other_batches_load(con, tmp_path):
+    # A batch whose scopeLogs is a string used to stop the whole ingest with an AttributeError.
+    lines = LOGS.read_text().splitlines()
+    broken = json.loads(lines[0])
+    broken["resourceLogs"][0]["scopeLogs"] = "truncated"
+    path = tmp_path / "otel-logs.jsonl"
+    path.write_text("\n".join([json.dumps(broken), *lines[1:]]) + "\n")
+    summary = ingest.ingest(con, [path])
+    assert not summary.failed
+    assert (1, "not an OTLP/JSON export batch: scopeLogs is not a list of objects") in rejects(con)
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] > 0
+
+
+def test_a_metric_point_with_an_unreadable_time_is_rejected_and_the_file_loads(con, tmp_path):
+    # A cumulative point whose timeUnixNano is not a number used to fail the whole file with "invalid literal".
+    start, end, later = "1760000000000000000", "1760000060000000000", "2025-10-09T10:00:00Z"
+    points = [
+        {"startTimeUnixNano": start, "timeUnixNano": end, "asInt": "1"},
+        {"startTimeUnixNano": start, "timeUnixNano": later, "asInt": "2"},
+    ]
+    commits = {"name": "claude_code.commit.count", "sum": {"aggregationTemporality": 2, "dataPoints": points}}
+    resource = {"attributes": [{"key": "user.email", "value": {"stringValue": ADA}}]}
+    batch = {"resourceMetrics": [{"resource": resource, "scopeMetrics": [{"metrics": [commits]}]}]}
+    path = tmp_path / "otel-metrics.jsonl"
+    path.write_text(json.dumps(batch) + "\n")
+    summary = ingest.ingest(con, [path])
+    assert not summary.failed
+    assert outcomes_by_kind(con) == {"commit": 1}
+    assert rejects(con) == [(1, "claude_code.commit.count data point has no timeUnixNano in nanoseconds since 1970")]
+
+
+def test_an_admin_record_whose_model_breakdown_is_not_a_list_is_rejected(con, tmp_path):
+    document = json.loads(ADMIN.read_text())
+    document["data"][0]["model_breakdown"] = {"model": "claude-sonnet-4"}
+    path = tmp_path / "claude-code-admin.json"
+    path.write_text(json.dumps(document))
+    summary = ingest.ingest(con, [path])
+    assert not summary.failed
+    assert (1, "model_breakdown is not a list") in rejects(con)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -129,3 +130,21 @@ def _ts(text: str):
     from datetime import datetime
 
     return datetime.fromisoformat(text)
+
+
+def test_json_lines_whose_first_row_is_longer_than_the_sniffed_head_load(con, tmp_path):
+    # Spend logs can keep the prompt: a first row past 64 KiB was read as one broken JSON document.
+    rows = [json.loads(line) for line in JSONL.read_text().splitlines() if _is_json(line)]
+    rows[0]["messages"] = [{"role": "user", "content": "x" * (formats.SNIFF_BYTES + 10)}]
+    path = tmp_path / "spend-logs-long.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    [result] = ingest.ingest(con, [path]).results
+    assert result.status == "loaded" and result.inserted == len(rows)
+
+
+def _is_json(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True

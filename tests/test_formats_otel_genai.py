@@ -103,3 +103,14 @@ def test_a_file_that_is_not_json_at_all_fails_with_one_clear_line(con, tmp_path)
     path.write_text('{\n  "resourceSpans": [ {"gen_ai.usage": \n')
     [result] = ingest.ingest(con, [path], table="otel-genai").results
     assert result.status == "failed" and "not valid JSON" in result.message
+
+
+def test_a_malformed_batch_is_rejected_whole_and_the_other_batches_load(con, tmp_path):
+    # resourceSpans holding a string used to stop the ingest with an AttributeError.
+    lines = [line for line in SPANS.read_text().splitlines() if line.strip()]
+    path = tmp_path / "spans.jsonl"
+    path.write_text("\n".join([*lines, json.dumps({"resourceSpans": ["gen_ai.usage.input_tokens"]})]) + "\n")
+    summary = ingest.ingest(con, [path])
+    assert not summary.failed
+    assert (len(lines) + 1, "not an OTLP/JSON export batch: resourceSpans is not a list of objects") in rejects(con)
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] == 5

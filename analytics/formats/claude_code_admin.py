@@ -168,8 +168,11 @@ def _parse(record: Any) -> tuple[dict, str | None]:
         user = f"api-key:{str(actor['api_key_name']).strip()}"
     else:
         return {}, "record names nobody (actor has neither email_address nor api_key_name)"
+    breakdown = record.get("model_breakdown") or []
+    if not isinstance(breakdown, list):
+        return {}, "model_breakdown is not a list"
     models = []
-    for position, entry in enumerate(record.get("model_breakdown") or []):
+    for position, entry in enumerate(breakdown):
         if not isinstance(entry, dict):
             return {}, f"model_breakdown[{position}] is not an object"
         tokens = entry.get("tokens") if isinstance(entry.get("tokens"), dict) else {}

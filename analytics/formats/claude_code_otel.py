@@ -57,7 +57,17 @@ from typing import Any
 
 from analytics.formats import Adapter, Converted, frame
 from analytics.formats.claude_code_sessions import prompt_fingerprint
-from analytics.formats.otel_genai import attributes, first_present, nanos_to_iso, raw, read_batches
+from analytics.formats.otel_genai import (
+    MalformedBatch,
+    attributes,
+    first_present,
+    nanos_to_iso,
+    objects,
+    one_object,
+    raw,
+    read_batches,
+    whole_number,
+)
 
 EVENTS_TOOL = "claude-code"
 METRICS_TOOL = "claude-code-metrics"
@@ -100,18 +110,30 @@ def convert(path: Path) -> Converted:
     records: list[tuple[int, str, dict, dict]] = []  # (line, event name, log record, merged attributes)
     skipped: Counter[str] = Counter()
     for line, batch in read_batches(path, out.rejects):
-        for resource_metrics in batch.get("resourceMetrics") or []:
-            resource = attributes((resource_metrics.get("resource") or {}).get("attributes"))
-            for scope in resource_metrics.get("scopeMetrics") or []:
-                for metric in scope.get("metrics") or []:
-                    _collect_metric(line, metric, resource, points, out, skipped)
-        for resource_logs in batch.get("resourceLogs") or []:
-            resource = attributes((resource_logs.get("resource") or {}).get("attributes"))
-            for scope in resource_logs.get("scopeLogs") or []:
-                for record in scope.get("logRecords") or []:
-                    if isinstance(record, dict):
+        # Each batch is read on its own first, so a malformed one is rejected whole, with its reason.
+        found = Converted()
+        batch_points: list[_Point] = []
+        batch_records = []
+        batch_skipped: Counter[str] = Counter()
+        try:
+            for resource_metrics in objects(batch.get("resourceMetrics"), "resourceMetrics"):
+                resource = attributes(one_object(resource_metrics.get("resource"), "resource").get("attributes"))
+                for scope in objects(resource_metrics.get("scopeMetrics"), "scopeMetrics"):
+                    for metric in objects(scope.get("metrics"), "metrics"):
+                        _collect_metric(line, metric, resource, batch_points, found, batch_skipped)
+            for resource_logs in objects(batch.get("resourceLogs"), "resourceLogs"):
+                resource = attributes(one_object(resource_logs.get("resource"), "resource").get("attributes"))
+                for scope in objects(resource_logs.get("scopeLogs"), "scopeLogs"):
+                    for record in objects(scope.get("logRecords"), "logRecords"):
                         attrs = {**resource, **attributes(record.get("attributes"))}
-                        records.append((line, _event_name(record, attrs), record, attrs))
+                        batch_records.append((line, _event_name(record, attrs), record, attrs))
+        except MalformedBatch as exc:
+            out.rejects.append((line, f"not an OTLP/JSON export batch: {exc}", raw(batch)))
+            continue
+        points.extend(batch_points)
+        records.extend(batch_records)
+        out.rejects.extend(found.rejects)
+        skipped.update(batch_skipped)
         if batch.get("resourceSpans"):
             skipped["span batch (traces are not read here)"] += 1
         if not any(k in batch for k in ("resourceMetrics", "resourceLogs", "resourceSpans")):
@@ -296,7 +318,8 @@ def _collect_metric(line: int, metric: dict, resource: dict, points: list, out: 
     name = str(metric.get("name") or "")
     if name not in USAGE_METRICS | OUTCOME_METRICS:
         body = next((metric[k] for k in ("sum", "gauge", "histogram") if isinstance(metric.get(k), dict)), {})
-        skipped[f"{name or 'unnamed'} metric point"] += len(body.get("dataPoints") or []) or 1
+        listed = body.get("dataPoints")
+        skipped[f"{name or 'unnamed'} metric point"] += (len(listed) if isinstance(listed, list) else 0) or 1
         return
     body = metric.get("sum")
     if not isinstance(body, dict):
@@ -304,9 +327,7 @@ def _collect_metric(line: int, metric: dict, resource: dict, points: list, out: 
         out.rejects.append((line, f"{name} arrived as {shape}, not as a sum, so it cannot be added up", raw(metric)))
         return
     temporality = _temporality(body.get("aggregationTemporality"))
-    for point in body.get("dataPoints") or []:
-        if not isinstance(point, dict):
-            continue
+    for point in objects(body.get("dataPoints"), f"{name} dataPoints"):
         if temporality is None:
             out.rejects.append((line, f"{name} has no aggregationTemporality (delta or cumulative)", raw(point)))
             continue
@@ -332,6 +353,13 @@ def _number(point: dict) -> float | None:
         return None
 
 
+def _nanos(point: dict | _Point) -> int | None:
+    """A data point's time as whole nanoseconds (int64 travels as a string in OTLP/JSON), else None."""
+    point = point.point if isinstance(point, _Point) else point
+    nanos = whole_number(point.get("timeUnixNano"))
+    return nanos if nanos is not None and 0 < nanos < 2**63 else None
+
+
 def _series_key(p: _Point) -> str:
     return json.dumps([p.metric, sorted(p.attrs.items()), p.point.get("startTimeUnixNano")], default=str)
 
@@ -353,8 +381,10 @@ def _deltas(points: list[_Point], out: Converted, skipped: Counter) -> list[_Poi
         if value < 0:
             out.rejects.append((p.line, f"{p.metric} value is negative ({value:g}); counters only go up", raw(p.point)))
             continue
-        if not nanos_to_iso(p.point.get("timeUnixNano")):
-            out.rejects.append((p.line, f"{p.metric} data point has no timeUnixNano", raw(p.point)))
+        if _nanos(p.point) is None:
+            shown = str(p.point.get("timeUnixNano"))[:60]
+            reason = f"{p.metric} data point has no timeUnixNano in nanoseconds since 1970 (got {shown})"
+            out.rejects.append((p.line, reason, raw(p.point)))
             continue
         key = (_point_id(p), value)
         if key in seen:
@@ -369,7 +399,7 @@ def _deltas(points: list[_Point], out: Converted, skipped: Counter) -> list[_Poi
             series[_series_key(p)].append(p)
     resets = 0
     for run in series.values():
-        run.sort(key=lambda p: int(p.point.get("timeUnixNano") or 0))
+        run.sort(key=_nanos)
         previous = 0.0
         for p in run:
             total = p.value
@@ -393,7 +423,7 @@ def _convert_metrics(points: list[_Point], covered: dict[str, set], out: Convert
         if user is None:
             out.rejects.append((p.line, _nobody(f"{p.metric} data point"), raw(p.point)))
             continue
-        ts = nanos_to_iso(p.point.get("timeUnixNano"))
+        ts = nanos_to_iso(_nanos(p))
         day = str(ts)[:10]
         if p.metric in USAGE_METRICS:
             _add_usage(p, user, day, daily, covered, out, skipped)

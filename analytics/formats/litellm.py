@@ -138,7 +138,9 @@ def _records(path: Path, out: Converted):
     if head.startswith("["):
         yield from _document_rows(path)
     elif head.startswith("{"):
-        first_line = head.splitlines()[0]
+        # The whole first line, not the sniffed head: a row holding its prompt can be far longer than that.
+        with _open(path) as fh:
+            first_line = next((line for line in fh if line.strip()), "")
         try:
             first = json.loads(first_line)
         except json.JSONDecodeError:

@@ -81,10 +81,34 @@ def first_line_is_json(path: Path) -> bool:
     return False
 
 
+class MalformedBatch(ValueError):
+    """An export batch whose structure is not OTLP/JSON; the whole batch is rejected with this reason."""
+
+
+def objects(value: Any, where: str) -> list[dict]:
+    """The objects of a list field of a batch ([] when absent); MalformedBatch when it is anything else."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise MalformedBatch(f"{where} is not a list of objects")
+    return value
+
+
+def one_object(value: Any, where: str) -> dict:
+    """An object field of a batch ({} when absent); MalformedBatch when it is anything else."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MalformedBatch(f"{where} is not an object")
+    return value
+
+
 def attributes(items: Any) -> dict[str, Any]:
     """OTLP key/value attribute list as a plain dict (a dict is taken as it is)."""
     if isinstance(items, dict):
         return dict(items)
+    if items is not None and not isinstance(items, list):
+        raise MalformedBatch("attributes is not a list of key/value pairs")
     out: dict[str, Any] = {}
     for item in items or ():
         if isinstance(item, dict) and "key" in item:
@@ -104,10 +128,10 @@ def any_value(value: Any) -> Any:
             return int(value["intValue"])
         except (TypeError, ValueError):
             return value["intValue"]
-    if "arrayValue" in value:
-        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", [])]
-    if "kvlistValue" in value:
-        return attributes((value["kvlistValue"] or {}).get("values", []))
+    if isinstance(value.get("arrayValue"), dict):
+        return [any_value(v) for v in value["arrayValue"].get("values") or []]
+    if isinstance(value.get("kvlistValue"), dict):
+        return attributes(value["kvlistValue"].get("values"))
     return None
 
 
@@ -187,14 +211,10 @@ def convert(path: Path) -> Converted:
             other = next((k for k in ("resourceMetrics", "resourceLogs") if k in batch), "an unknown batch")
             skipped[f"{other} line (not spans)"] += 1
             continue
-        for resource_spans in batch.get("resourceSpans") or []:
-            resource = attributes((resource_spans.get("resource") or {}).get("attributes"))
-            for scope_spans in (
-                resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans") or []
-            ):
-                for span in scope_spans.get("spans") or []:
-                    if isinstance(span, dict):
-                        spans.append((line, span, {**resource, **attributes(span.get("attributes"))}))
+        try:
+            spans.extend(_batch_spans(line, batch))
+        except MalformedBatch as exc:
+            out.rejects.append((line, f"not an OTLP/JSON export batch: {exc}", raw(batch)))
     with_usage = [(line, span, attrs) for line, span, attrs in spans if any(k in attrs for k in USAGE_KEYS)]
     if len(spans) > len(with_usage):
         skipped["span without token usage"] += len(spans) - len(with_usage)
@@ -224,6 +244,19 @@ def convert(path: Path) -> Converted:
         out.warnings.append(f"{path.name}: not loaded as usage: {notes}")
     out.tables = {"usage_events": frame("usage_events", events)}
     return out
+
+
+def _batch_spans(line: int, batch: dict) -> list[tuple[int, dict, dict]]:
+    """(line, span, merged attributes) for every span of one export batch; MalformedBatch when its shape
+    is not OTLP/JSON, so a batch loads whole or not at all."""
+    found = []
+    for resource_spans in objects(batch.get("resourceSpans"), "resourceSpans"):
+        resource = attributes(one_object(resource_spans.get("resource"), "resource").get("attributes"))
+        scopes = resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans")
+        for scope_spans in objects(scopes, "scopeSpans"):
+            for span in objects(scope_spans.get("spans"), "spans"):
+                found.append((line, span, {**resource, **attributes(span.get("attributes"))}))
+    return found
 
 
 def _span_key(span: dict) -> tuple[str, str]:
