@@ -114,3 +114,16 @@ def test_a_malformed_batch_is_rejected_whole_and_the_other_batches_load(con, tmp
     assert not summary.failed
     assert (len(lines) + 1, "not an OTLP/JSON export batch: resourceSpans is not a list of objects") in rejects(con)
     assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] == 5
+
+
+def test_a_traces_file_holding_a_claude_code_span_beside_others_is_still_recognised(con, tmp_path):
+    # Any "claude_code." in the first 64 KiB used to leave the whole traces file unrecognised.
+    batch = json.loads(DOCUMENT.read_text())
+    spans = batch["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    spans[0]["name"] = "claude_code.llm_request"
+    path = tmp_path / "traces.json"
+    path.write_text(json.dumps(batch))
+    assert ingest.discover([path]) == ([(path, "telemetry:otel-genai")], [])
+    summary = ingest.ingest(con, [path])
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] == 1
+    assert "Claude Code span" in " ".join(w for r in summary.results for w in r.warnings)

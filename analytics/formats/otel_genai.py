@@ -198,8 +198,10 @@ USAGE_KEYS = INPUT_KEYS + OUTPUT_KEYS + CACHE_READ_KEYS + CACHE_WRITE_KEYS
 
 
 def sniff(head: str) -> bool:
-    # Claude Code's own exports name themselves `claude_code.`; those belong to claude_code_otel.
-    return '"resourceSpans"' in head and '"gen_ai.' in head and "claude_code." not in head
+    # Claude Code's own metrics and logs belong to claude_code_otel; Claude Code spans in a traces file
+    # beside other applications' spans do not stop it being a spans file (they are skipped with a note).
+    claude_code_export = ('"resourceMetrics"' in head or '"resourceLogs"' in head) and '"claude_code.' in head
+    return '"resourceSpans"' in head and '"gen_ai.' in head and not claude_code_export
 
 
 def convert(path: Path) -> Converted:
