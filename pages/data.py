@@ -308,6 +308,15 @@ def load_files(db_path: Path, files: list[tuple[str, bytes]], wh: Warehouse | No
                 )
             except (ValueError, FileNotFoundError, WarehouseError, duckdb.Error) as exc:
                 return [("error", "Nothing was loaded: " + re.sub(re.escape(folder) + r"/\d+/", "", _one_line(exc)))]
+            except Exception as exc:  # a bug of ours: one line, never a traceback; each file loads whole or not
+                text = re.sub(re.escape(folder) + r"/\d+/", "", _one_line(exc))
+                return [
+                    (
+                        "error",
+                        f"Loading stopped at an unexpected {type(exc).__name__}: {text}. Files loaded before it "
+                        "stay loaded (see Recent loads); the file it stopped at loaded nothing.",
+                    )
+                ]
             finally:
                 con.close()
                 _forget_read_only()
@@ -365,9 +374,21 @@ def summarize(summary: ingest.IngestSummary, folder: str = "") -> list[tuple[str
     return lines
 
 
+NAME_BYTES = 200  # file systems allow 255 bytes a name; the rest is room for what DuckDB adds
+
+
 def _safe_name(name: str) -> str:
-    base = Path(name).name.lstrip(".") or "upload"
-    return "".join("_" if ch in "*?[]" else ch for ch in base)
+    """An uploaded file's name, safe to create in the upload folder: no folders (either slash), no
+    characters DuckDB reads as patterns or a file system refuses, and short enough, keeping its extensions
+    (they, and its start, say what the file holds)."""
+    base = re.split(r"[\\/]", name)[-1].lstrip(".") or "upload"
+    base = "".join("_" if ch in "*?[]" or ord(ch) < 32 else ch for ch in base)
+    if len(base.encode()) <= NAME_BYTES:
+        return base
+    suffix = "".join(s for s in Path(base).suffixes[-2:] if len(s) <= 12)
+    stem = base[: len(base) - len(suffix)]
+    room = NAME_BYTES - len(suffix.encode())
+    return stem.encode()[:room].decode(errors="ignore") + suffix
 
 
 def _one_line(exc: BaseException) -> str:

@@ -155,3 +155,42 @@ def test_gaps_are_listed_as_compact_runs():
     assert data_queries.describe_gaps(gaps) == {"a": "03 Oct – 05 Oct 2026 (3 d), 11 Oct 2026", "b": "05 Oct 2026"}
     assert data_queries.describe_gaps(gaps, most=1)["a"] == "03 Oct – 05 Oct 2026 (3 d); and 1 more run(s)"
     assert data_queries.days_since(date(2026, 11, 20), date(2026, 11, 25)) == 5
+
+
+def test_an_upload_with_a_very_long_name_loads(monkeypatch, db_copy):
+    # A name past the file system's 255 bytes used to end the page in an OSError traceback.
+    at = run_page(monkeypatch, db_copy)
+    name = "usage_events-" + "é" * 200 + ".csv"
+    csv = EVENT_HEADER + "\nlong1,2026-11-02T10:00:00Z,u-00001,long-name-test,7,3\n"
+    at.file_uploader[0].set_value((name, csv.encode(), "text/csv")).run()
+    at.button(key="load_button").click().run()
+    assert not at.exception
+    assert not at.error
+    assert frame(at, "grain").set_index("tool").loc["long-name-test", "rows_loaded"] == 1
+
+
+def test_an_unexpected_error_while_loading_is_one_line_not_a_traceback(monkeypatch, db_copy):
+    from analytics import ingest
+
+    def broken(*args, **kwargs):
+        raise TypeError("'int' object is not iterable\nTraceback lines")
+
+    monkeypatch.setattr(ingest, "ingest", broken)
+    at = run_page(monkeypatch, db_copy)
+    csv = EVENT_HEADER + "\nx1,2026-11-02T10:00:00Z,u-00001,t,1,1\n"
+    at.file_uploader[0].set_value(("usage_events.csv", csv.encode(), "text/csv")).run()
+    at.button(key="load_button").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith("Loading stopped at an unexpected TypeError") and "\n" not in error
+
+
+def test_uploaded_names_lose_folders_patterns_and_control_characters_but_keep_their_extensions():
+    from pages.data import NAME_BYTES, _safe_name
+
+    assert _safe_name("../../etc/usage_events.csv") == "usage_events.csv"
+    assert _safe_name("C:\\Users\\ada\\Downloads\\usage_events.csv") == "usage_events.csv"
+    assert _safe_name("..") == "upload"
+    assert _safe_name("people[1]\x00.csv") == "people_1__.csv"
+    long = _safe_name("usage_events-" + "x" * 400 + ".jsonl.gz")
+    assert long.startswith("usage_events-x") and long.endswith(".jsonl.gz") and len(long.encode()) <= NAME_BYTES
