@@ -35,7 +35,8 @@ Three files come out of GitHub's Copilot APIs; only one holds per-person usage:
   report, changes nothing. Outcomes are immutable: a report re-issued with different counts for a
   day already loaded has those outcomes rejected as conflicts (the daily row itself is replaced).
   A record without a day of its own in a report spanning several days (an enterprise 28-day users
-  report holds one total per user) cannot be daily usage; such records are left out with a warning.
+  report holds one total per user) cannot be daily usage; such records are left out with a warning, and
+  a report holding nothing else is skipped with that reason.
 
 - `copilot-org-totals`: the organization/enterprise report (`day_totals[]` without users). It has
   no per-person rows, so it is recognised and refused with a one-line message.
@@ -287,7 +288,7 @@ def convert_users(path: Path) -> Converted:
             "users-28-day report, which has one row per user per day)"
         )
         if not daily and not out.rejects:
-            raise ConversionError(message)
+            raise formats.NothingToLoad(message)  # a recognised report, like the seat list: skipped, not failed
         out.warnings.append(message)
     if daily:
         out.warnings.append(
