@@ -269,7 +269,7 @@ def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str
                 _log_load(con, batch_id, path, digest, result, started)
                 results.append(result)
         return results
-    except (FileError, formats.ConversionError, duckdb.Error, OSError, UnicodeDecodeError, ValueError) as exc:
+    except (FileError, formats.ConversionError, duckdb.Error, OSError, EOFError, UnicodeDecodeError, ValueError) as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         status = "skipped" if isinstance(exc, formats.NothingToLoad) else "failed"
         return [FileResult(file=str(path), table=None, format=fmt, status=status, message=message)]

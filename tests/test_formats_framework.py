@@ -3,7 +3,9 @@ records point back at the source, one file feeds several tables atomically, and 
 
 from __future__ import annotations
 
+import gzip
 import json
+from pathlib import Path
 
 import pytest
 
@@ -113,3 +115,20 @@ def test_forcing_an_unknown_format_and_unconvertible_files_fail_clearly(con, tmp
 def test_frame_refuses_columns_the_table_does_not_have():
     with pytest.raises(ValueError, match="no column"):
         frame("usage_events", [{"event_id": "x", "tokens": 5}])
+
+
+def test_a_truncated_gzip_fails_alone_with_one_line_and_the_other_files_load(con, tmp_path, toy):
+    # A cut-off download used to stop the whole ingest with an EOFError, in sniffing or in converting.
+    whole = gzip.compress(("\n".join(LINES * 2000) + "\n").encode())
+    cut = tmp_path / "export-2026-09.log.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    good = _write(tmp_path, LINES)
+    assert ingest.discover([cut]) == ([(cut, "telemetry:toy-log")], [])
+    summary = ingest.ingest(con, [cut, good])
+    failed = [r for r in summary.results if r.status == "failed"]
+    assert [Path(r.file).name for r in failed] == [cut.name]
+    assert "ended before the end-of-stream marker" in failed[0].message and "\n" not in failed[0].message
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] == 2
+    small = gzip.compress(("\n".join(LINES) + "\n").encode())
+    cut.write_bytes(small[: len(small) - 12])  # cut inside the sniffed head
+    assert ingest.discover([cut]) == ([(cut, "telemetry:toy-log")], [])

@@ -84,8 +84,19 @@ def head_text(path: Path) -> str:
     import gzip
 
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    chunks: list[bytes] = []
+    size = 0
     with opener(path, "rb") as fh:
-        return fh.read(SNIFF_BYTES).decode("utf-8", "replace").lstrip("\ufeff")
+        try:
+            while size < SNIFF_BYTES:
+                chunk = fh.read1(SNIFF_BYTES - size)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except EOFError:  # a truncated gzip: its head still says what it is; loading it says it is cut off
+            pass
+    return b"".join(chunks).decode("utf-8", "replace").lstrip("\ufeff")
 
 
 def detect(path: Path) -> Adapter | None:
