@@ -187,18 +187,6 @@ def _response_key(record: dict, envelope: dict, message: dict) -> str:
     return "line:" + hashlib.sha1(json.dumps(record, sort_keys=True).encode()).hexdigest()[:20]
 
 
-def _response_key(record: dict, envelope: dict, message: dict) -> str:
-    """The API request id, which every line of one response repeats; else the message id, else the line."""
-    request_id = envelope.get("requestId") or record.get("requestId")
-    if request_id:
-        return str(request_id)
-    if message.get("id"):
-        return f"msg:{message['id']}"
-    if record.get("uuid"):
-        return f"line:{record['uuid']}"
-    return "line:" + hashlib.sha1(json.dumps(record, sort_keys=True).encode()).hexdigest()[:20]
-
-
 def _typed_text(record: dict, message: dict | None) -> str | None:
     """The text a person typed, when this user line is one (not a tool result, meta or sidechain line)."""
     if record.get("isMeta") or record.get("isSidechain") or not message:
