@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from analytics import detect
 from analytics.warehouse import connect_read_only
 con = connect_read_only(sys.argv[1])  # as `python -m analytics detect` opens it
@@ -28,7 +28,9 @@ seconds = time.perf_counter() - started
 events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
 print(json.dumps({"seconds": seconds, "events": events, "people": len(found.people),
                   "flagged": int(found.people["flagged"].sum()),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  # VmHWM is this process's own peak (ru_maxrss would carry the parent's across fork)
+                  "peak_rss_mb": next(int(line.split()[1]) for line in open("/proc/self/status")
+                                      if line.startswith("VmHWM")) / 1024}))
 """
 
 

@@ -262,7 +262,10 @@ DETECT_COLUMNS = (
 def cmd_detect(args) -> dict:
     if args.since and args.until and args.since > args.until:
         raise UsageError(f"--since {args.since} is after --until {args.until}")
-    settings = thresholds.load(args.config)
+    try:
+        settings = thresholds.load(args.config, required=True)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
     con = connect_read_only(args.db)
     try:
         if not marts.is_built(con):

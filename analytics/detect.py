@@ -32,6 +32,7 @@ import pandas as pd
 from analytics.thresholds import Thresholds
 from analytics.warehouse import MEMORY_LIMIT, sql_text
 
+MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
 FAMILY_LABELS = {
     "timing": "Timing",
@@ -60,7 +61,8 @@ def window(con: duckdb.DuckDBPyConnection, since: date | None, until: date | Non
     first, last = con.execute("SELECT min(day), max(day) FROM mart_person_day_tool WHERE is_attributed").fetchone()
     if first is None:
         return None
-    return since or first, until or last
+    # Days beyond the data would read as days without use (diluting every baseline), so they are left out.
+    return max(since or first, first), min(until or last, last)
 
 
 def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds | None = None) -> Detection:
@@ -71,6 +73,7 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
         "cadence_tolerance": t.cadence_tolerance,
         "near_bits": t.near_bits,
         "min_shared_prompts": t.min_shared_prompts,
+        "stock_prompt_people": t.stock_prompt_people,
     }
     for statement in _statements(sql_text("detect_features")):
         used = {k: v for k, v in params.items() if f"${k}" in statement}
@@ -83,6 +86,11 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
         [t.min_shared_prompts],
     ).df()
     roles = con.execute("SELECT user_id, title FROM dim_people").df()
+    employed = con.execute(
+        "SELECT user_id FROM dim_people WHERE (active_from IS NULL OR active_from <= ?) "
+        "AND (active_to IS NULL OR active_to >= ?)",
+        [until, since],
+    ).df()["user_id"]
     for name in (
         "_det_events",
         "_det_turn_gaps",
@@ -90,6 +98,8 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
         "_det_prompts",
         "_det_near",
         "_det_content",
+        "_det_fps",
+        "_det_reach",
         "_det_partners",
         "_det_lockstep",
         "_det_week",
@@ -98,6 +108,24 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
         con.execute(f"DROP TABLE IF EXISTS {name}")
     weeks = _score_weeks(weeks, days, roles, since, until, t)
     people = _score_people(weeks, since, until, t)
+    # Everyone employed in the window is scored; people without usage score 0 and are never flagged.
+    idle = sorted(set(employed) - set(people["user_id"]))
+    if idle:
+        rest = _empty_people().reindex(range(len(idle)))
+        rest = rest.assign(
+            user_id=idle,
+            suspicion=0.0,
+            flagged=False,
+            families="",
+            reasons="",
+            suspect_weeks=0,
+            weeks=0,
+            tokens=0,
+            tokens_at_stake=0,
+        )
+        people = pd.concat(
+            [people, rest.astype({k: v for k, v in PEOPLE_COLUMNS.items() if "datetime" not in v})], ignore_index=True
+        )
     return Detection(people=people, weeks=weeks, partners=partners, since=since, until=until)
 
 
@@ -177,8 +205,9 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     f = pd.DataFrame(index=w.index)
     has_events = w["event_tokens"] > 0
     enough = w["events"] >= t.timing_min_events
-    f["night_share"] = _ratio(w["night_tokens"], w["event_tokens"]).where(enough)
-    f["weekend_share"] = _ratio(w["weekend_tokens"], w["event_tokens"]).where(enough)
+    # local hours only where the person's time zone is known (a missing one is not UTC)
+    f["night_share"] = _ratio(w["night_tokens"], w["local_tokens"]).where(enough)
+    f["weekend_share"] = _ratio(w["weekend_tokens"], w["local_tokens"]).where(enough)
     f["active_hours_share"] = (w["active_hours"] / 168).where(enough)
     f["cadence_share"] = _ratio(w["regular_pairs"], w["gap_pairs"]).where(w["gap_pairs"] >= t.cadence_min_pairs)
     f["repeat_share"] = _ratio(w["self_repeats"], w["prompts"]).where(w["prompts"] >= t.min_prompts)
@@ -194,7 +223,8 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     # Negated so that, like every other feature, higher is more suspicious.
     f["acceptance_gap"] = -(w["edits_accepted"].fillna(0) / offered.where(offered >= t.min_edits_offered))
     f["steps_per_prompt"] = _ratio(w["agent_steps"], w["human_turns"].clip(lower=1)).where(has_events)
-    f["unprompted_share"] = _ratio(w["tokens_without_human"], w["event_tokens"])
+    # only sessions whose source labels who started the calls can tell
+    f["unprompted_share"] = _ratio(w["tokens_without_human"], w["labelled_session_tokens"])
     f["cache_per_call"] = _ratio(w["cache_read_tokens"], w["tool_events"])
     return f
 
@@ -257,6 +287,9 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         value = f[feature]
         scaled = np.log1p(value) if feature in logged else value
         med, spread = _peer_stats(scaled, groups, t.min_peer_group)
+        if feature not in logged:
+            # shares: a spread under two points would make a trivial difference an "outlier"
+            spread = spread.clip(lower=MIN_SHARE_SPREAD)
         z = 0.6745 * (scaled - med) / spread.replace(0, np.nan)
         z = z.fillna(pd.Series(np.where(scaled > med, np.inf, 0.0), index=w.index))
         raw_median = np.expm1(med) if feature in logged else med
@@ -274,15 +307,30 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         strength[family] = np.maximum(strength[family], np.nan_to_num(s))
 
     calendar = _calendar(days, since, until, t, w["week"].dtype)
+    active_days = days.assign(week=pd.to_datetime(days["day"]).dt.to_period("W-SUN").dt.start_time)
+    active_days = active_days[active_days["tokens"] > 0].groupby(["user_id", "week"]).size().rename("active_days")
+    w = w.merge(active_days.reset_index().astype({"week": w["week"].dtype}), on=["user_id", "week"], how="left")
+    w["active_days"] = w["active_days"].fillna(0).astype("int64")
+    # A week the window cuts (its first or last) holds fewer days, so it is neither a baseline nor judged
+    # for change; nor is a week with a single day of use (a holiday check-in) part of a baseline.
+    week_start = pd.to_datetime(w["week"])
+    w["full_week"] = (week_start >= pd.Timestamp(since)) & (week_start + pd.Timedelta(days=6) <= pd.Timestamp(until))
     change, yield_change = _change(w, t)
     w = w.merge(calendar, on=["user_id", "week"], how="left")
     w["snapshot_ratio"] = w["snapshot_ratio"].astype("float64")
-    strength["calendar"] = np.where(w["calendar_fired"].fillna(False).astype(bool), 0.75, 0.0)
+    calendar_fired = w["calendar_fired"].fillna(False).astype(bool)
+    strength["calendar"] = np.where(calendar_fired, 0.75, 0.0)
     w["change_ratio"] = change
     w["yield_change"] = yield_change
+    known_yield = yield_change.notna()
     outcomes_kept_up = yield_change < t.change_yield_ratio  # False where unknown: tokens alone decide
+    # Without outcomes, a snapshot burst and "leaving the band" are the same tokens seen twice: one family.
+    same_evidence = calendar_fired & ~known_yield
     strength["change"] = np.where(
-        (change >= t.change_ratio) & ~outcomes_kept_up & (w["tokens"] >= t.change_vs_peer_median * token_median),
+        (change >= t.change_ratio)
+        & ~outcomes_kept_up
+        & ~same_evidence
+        & (w["tokens"] >= t.change_vs_peer_median * token_median),
         np.clip(np.log(change.fillna(1)) / (2 * np.log(t.change_ratio)), 0.5, 1.0),
         0.0,
     )
@@ -326,14 +374,21 @@ def _calendar(days: pd.DataFrame, since: date, until: date, t: Thresholds, w_dty
             in_window[snap - timedelta(days=k)] = snap
     days = days.assign(day=pd.to_datetime(days["day"]).dt.date)
     days["snapshot"] = days["day"].map(in_window)
-    outside_days = (until - since).days + 1 - len([d for d in in_window if since <= d <= until])
-    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / max(outside_days, 1)
+    # A person's usual day counts from their own first day of use (a new hire's empty weeks before
+    # joining are not quiet days), over the days outside every snapshot window.
+    first = days[days["tokens"] > 0].groupby("user_id")["day"].min()
+    window_days = sorted(d for d in in_window if since <= d <= until)
+    outside = {
+        user: max((until - start).days + 1 - sum(1 for d in window_days if d >= start), 1)
+        for user, start in first.items()
+    }
+    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / pd.Series(outside)
     burst = days.dropna(subset=["snapshot"]).groupby(["user_id", "snapshot"])["tokens"].sum() / t.snapshot_days
     base = burst.index.get_level_values(0).map(usual).to_numpy(dtype="float64")
     ratio = (burst / np.where(base > 0, base, np.nan)).rename("snapshot_ratio").reset_index()
     ratio["hit"] = ratio["snapshot_ratio"] >= t.snapshot_ratio
     hits = ratio.groupby("user_id")["hit"].sum()
-    needed = min(max(t.snapshot_min_hits, int(np.ceil(len(snaps) / 2))), len(snaps))
+    needed = max(t.snapshot_min_hits, int(np.ceil(len(snaps) / 2)))
     ratio["calendar_fired"] = ratio["hit"] & (ratio["user_id"].map(hits) >= needed)
     ratio["week"] = pd.to_datetime(ratio["snapshot"]).dt.to_period("W-SUN").dt.start_time.astype(w_dtype)
     return ratio.groupby(["user_id", "week"], as_index=False).agg(
@@ -342,14 +397,20 @@ def _calendar(days: pd.DataFrame, since: date, until: date, t: Thresholds, w_dty
 
 
 def _change(w: pd.DataFrame, t: Thresholds) -> tuple[pd.Series, pd.Series]:
-    """Each week's tokens, and tokens per outcome, over the median of the person's earlier weeks
-    (NaN without enough history, or for yield without outcome-reporting use)."""
+    """Each full week's tokens, and tokens per outcome, over the median of the person's earlier baseline
+    weeks (full weeks with at least two days of use); NaN without enough history, for weeks the window
+    cuts, or for yield without outcome-reporting use."""
     ordered = w.sort_values(["user_id", "week"])
     per_outcome = (ordered["reporting_tokens"].fillna(0) / ordered["real_outcomes"].fillna(0).clip(lower=1)).where(
         ordered["reporting_tokens"].fillna(0) > 0
     )
+    baseline = ordered["full_week"] & (ordered["active_days"] >= 2)
     frame = pd.DataFrame(
-        {"user_id": ordered["user_id"], "tokens": ordered["tokens"].astype("float64"), "y": per_outcome}
+        {
+            "user_id": ordered["user_id"],
+            "tokens": ordered["tokens"].astype("float64").where(baseline),
+            "y": per_outcome.where(baseline),
+        }
     )
     grouped = frame.groupby("user_id")
 
@@ -362,8 +423,10 @@ def _change(w: pd.DataFrame, t: Thresholds) -> tuple[pd.Series, pd.Series]:
 
     token_base, token_n = earlier("tokens")
     yield_base, yield_n = earlier("y")
-    tokens_ratio = (frame["tokens"] / token_base.where(token_base > 0)).where(token_n >= t.change_min_history)
-    yield_ratio = (frame["y"] / yield_base.clip(lower=1.0)).where(yield_n >= t.change_min_history)
+    tokens = ordered["tokens"].astype("float64")
+    judged = ordered["full_week"]
+    tokens_ratio = (tokens / token_base.where(token_base > 0)).where((token_n >= t.change_min_history) & judged)
+    yield_ratio = (per_outcome / yield_base.clip(lower=1.0)).where((yield_n >= t.change_min_history) & judged)
     return tokens_ratio.reindex(w.index), yield_ratio.reindex(w.index)
 
 
@@ -426,7 +489,7 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     basis = pd.concat([suspect, w[~w["user_id"].isin(suspect["user_id"])]])
     median_strength = basis.groupby("user_id")[strengths].median().reindex(people.index)
     top_two = np.sort(median_strength.to_numpy(), axis=1)[:, -2:].mean(axis=1)
-    people["suspicion"] = np.where(people["flagged"], top_two, np.minimum(top_two, 0.49)).round(3)
+    people["suspicion"] = np.where(people["flagged"], np.maximum(top_two, 0.5), np.minimum(top_two, 0.49)).round(3)
     # A flagged person's families: those firing in at least half their suspect weeks.
     share_fired = (suspect[strengths] >= 0.5).groupby(suspect["user_id"]).mean().reindex(people.index)
     people["families"] = ""

@@ -11,6 +11,7 @@ a suspect week later than the evidence the reviewer saw (then the case is open a
 from __future__ import annotations
 
 import os
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -40,6 +41,29 @@ def path_for(db_path: Path | str) -> Path:
     return db_path.with_name(db_path.stem + ".reviews.duckdb")
 
 
+class ReviewStoreError(Exception):
+    """The review history cannot be read or written (locked by another writer, or not a review file)."""
+
+
+def _open(store: Path) -> duckdb.DuckDBPyConnection:
+    """The store, read-write with its schema, the same way for reads and writes (DuckDB refuses a second
+    open of one file in one process with a different configuration); a busy file is retried briefly."""
+    for attempt in range(5):
+        try:
+            con = duckdb.connect(str(store))
+            con.execute(SCHEMA)
+            return con
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower() or attempt == 4:
+                raise ReviewStoreError(
+                    f"cannot open the review history {store.name}: {str(exc).splitlines()[0]}"
+                ) from None
+            time.sleep(0.2 * (attempt + 1))
+        except duckdb.Error as exc:
+            raise ReviewStoreError(f"cannot open the review history {store.name}: {str(exc).splitlines()[0]}") from None
+    raise AssertionError("unreachable")
+
+
 def record(
     store: Path, user_id: str, action: str, reviewer: str, note: str = "", evidence_until: date | None = None
 ) -> None:
@@ -53,9 +77,8 @@ def record(
         raise ValueError("a note cannot be empty")
     if len(note) > MAX_NOTE:
         raise ValueError(f"notes are limited to {MAX_NOTE:,} characters")
-    con = duckdb.connect(str(store))
+    con = _open(store)
     try:
-        con.execute(SCHEMA)
         con.execute(
             "INSERT INTO review_log VALUES (?, ?, ?, ?, ?, ?)",
             [user_id, action, note or None, reviewer.strip(), datetime.now(UTC).replace(tzinfo=None), evidence_until],
@@ -69,7 +92,7 @@ def history(store: Path, user_id: str | None = None) -> pd.DataFrame:
     columns = ["user_id", "action", "note", "reviewer", "recorded_at", "evidence_until"]
     if not store.exists():
         return pd.DataFrame(columns=columns)
-    con = duckdb.connect(str(store), read_only=True)
+    con = _open(store)
     try:
         where, params = ("WHERE user_id = ?", [user_id]) if user_id else ("", [])
         query = f"SELECT {', '.join(columns)} FROM review_log {where} ORDER BY recorded_at DESC"

@@ -13,6 +13,7 @@ import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, fields
+from datetime import date
 from pathlib import Path
 
 
@@ -45,6 +46,7 @@ class Thresholds:
 
     # -- content and synchrony -------------------------------------------------------------------------
     near_bits: int = 6  # SimHash Hamming distance that counts as a near-duplicate prompt
+    stock_prompt_people: int = 25  # a prompt this many people send in a week is stock ("hi"), not padding
     repeat_share: float = 0.3  # prompts repeating one from another session of the same person
     min_prompts: int = 10
     shared_share: float = 0.3  # prompts nearly duplicating other people's
@@ -65,7 +67,7 @@ class Thresholds:
     snapshot_days: int = 3  # days up to and including each snapshot date
     snapshot_dates: str = "month_end"  # "month_end", or comma-separated YYYY-MM-DD dates
     snapshot_ratio: float = 3.0  # mean daily tokens in the window over the person's mean day outside windows
-    snapshot_min_hits: int = 2  # snapshots with a burst, and at least half of those in the window
+    snapshot_min_hits: int = 2  # snapshots with a burst (never fewer), and at least half of those with data
     change_ratio: float = 4.0  # weekly tokens over the person's own earlier median
     # ... while tokens per outcome rose at least this much (genuine growth brings outcomes along;
     # sources without outcomes are judged on tokens alone)
@@ -77,8 +79,34 @@ class Thresholds:
         return asdict(self)
 
 
-def load(path: Path | str | None = None) -> Thresholds:
-    """Defaults, overridden by the TOML file when it exists. ValueError names a bad key or value."""
+# Ranges a setting must fall in; shares are fractions of 1.
+_SHARES = (
+    "night_share",
+    "weekend_share",
+    "cadence_share",
+    "active_hours_share",
+    "repeat_share",
+    "shared_share",
+    "lockstep_share",
+    "acceptance_vs_peers",
+    "unprompted_share",
+)
+_RANGES = {
+    **{name: (0.0, 1.0) for name in _SHARES},
+    "z": (0.5, 50.0),
+    "near_bits": (0, 16),
+    "snapshot_days": (1, 31),
+    "min_peer_group": (2, 10_000),
+    "stock_prompt_people": (2, 1_000_000),
+    "cadence_tolerance": (0.001, 1.0),
+}
+
+
+def load(path: Path | str | None = None, *, required: bool = False) -> Thresholds:
+    """Defaults, overridden by the TOML file when it exists. ValueError names a bad key or value;
+    FileNotFoundError when `required` and the file is missing (a path someone typed)."""
+    if required and path is not None and not Path(path).exists():
+        raise FileNotFoundError(f"no detection settings file at {path}")
     if path is None:
         path = os.environ.get("GOODHART_DETECTION") or Path(__file__).resolve().parents[1] / "data" / "detection.toml"
     path = Path(path)
@@ -103,7 +131,22 @@ def load(path: Path | str | None = None) -> Thresholds:
         if kind in (int, float) and value < 0:
             raise ValueError(f"{path}: {key} cannot be negative")
         values[key] = value
+    for key, value in values.items():
+        if isinstance(value, str):
+            continue
+        low, high = _RANGES.get(key, (0, float("inf")))
+        if not low <= value <= high:
+            raise ValueError(f"{path}: {key} = {value} is outside {low}..{high}")
     out = Thresholds(**values)
+    if out.snapshot_dates.strip() != "month_end":
+        for text in out.snapshot_dates.split(","):
+            try:
+                date.fromisoformat(text.strip())
+            except ValueError:
+                raise ValueError(
+                    f'{path}: snapshot_dates must be "month_end" or YYYY-MM-DD dates separated by commas '
+                    f"({text.strip()!r} is not a date)"
+                ) from None
     if out.min_families < 2:
         raise ValueError(f"{path}: min_families must be at least 2 (one signal alone never flags anyone)")
     return out

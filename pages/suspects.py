@@ -23,7 +23,7 @@ ACTION_LABELS = {"confirm": "Confirm: this is inflation", "dismiss": "Dismiss: n
 
 def md(text: object) -> str:
     """Data-derived text made inert for Markdown (names can hold *, _, [, ...)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", str(text))
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
 
 
 def main(loaders: data.Loaders, start: date, end: date, store) -> None:
@@ -36,8 +36,15 @@ def main(loaders: data.Loaders, start: date, end: date, store) -> None:
         )
         return
     flagged = people[people["flagged"]].copy()
-    log = reviews.history(store)
-    flagged["state"] = flagged["user_id"].map(reviews.states(log, flagged)).fillna("open")
+    try:
+        log = reviews.history(store)
+    except reviews.ReviewStoreError as exc:
+        st.warning(f"Review history unavailable, so reviews cannot be recorded right now: {exc}")
+        log = None
+    states = (
+        reviews.states(log, flagged) if log is not None else pd.Series(dtype=object, index=pd.Index([], dtype=object))
+    )
+    flagged["state"] = flagged["user_id"].map(states).astype(object).fillna("open")
     window = f"{pd.Timestamp(people['first_suspect_week'].min()):%d %b %Y}" if len(flagged) else ""
     st.caption(
         "Scored over all loaded data, week by week against peers on the same tool in the same role. "
@@ -201,8 +208,11 @@ def case(loaders, row: pd.Series, user_id: str, start, end, store, log: pd.DataF
     review_form(user_id, row, store, log)
 
 
-def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame) -> None:
+def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame | None) -> None:
     st.markdown("**Review**")
+    if log is None:
+        st.caption("Reviews are unavailable until the review history can be opened (see the warning above).")
+        return
     evidence_until = pd.Timestamp(row["last_suspect_week"]).date() if pd.notna(row["last_suspect_week"]) else None
     with st.form(f"review-{user_id}", clear_on_submit=True):
         action = st.radio("Decision", list(ACTION_LABELS), format_func=ACTION_LABELS.get, horizontal=True)
@@ -210,16 +220,14 @@ def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame) -> None:
         reviewer = st.text_input(
             "Reviewer",
             value=st.session_state.get("goodhart.viewer", ""),
-            help="Recorded with the decision. Sign-in replaces this field once access control is configured.",
+            help="Recorded with the decision. There is no sign-in yet, so the name is typed here.",
         )
         submitted = st.form_submit_button("Record")
     if submitted:
         try:
             reviews.record(store, user_id, action, reviewer, note, evidence_until)
-        except (ValueError, OSError) as exc:
-            st.error(f"Not recorded: {exc}")
-        except Exception as exc:  # e.g. the review file is locked by another writer
-            st.error(f"Not recorded, nothing was lost: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+        except (ValueError, OSError, reviews.ReviewStoreError) as exc:
+            st.error(f"Not recorded, nothing was lost: {exc}")
         else:
             st.success("Recorded.")
             log = reviews.history(store)

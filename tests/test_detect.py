@@ -19,9 +19,22 @@ START = date(2026, 9, 7)  # a Monday
 WEEKS = 6
 
 
-def build(tmp_path, con, *, padder: bool = True, scheduled: bool = False, outcomes: bool = True):
+def build(
+    tmp_path,
+    con,
+    *,
+    padder: bool = True,
+    scheduled: bool = False,
+    outcomes: bool = True,
+    labels: bool = True,
+    outcome_tool: bool = True,
+    since: date | None = None,
+):
     """40 engineers on one tool with bursty human traffic and outcomes; p00 is the heaviest, burstiest
-    genuine user; p39 adds an overnight loop when `padder`; p38 owns a declared nightly job when `scheduled`."""
+    genuine user; p01 works agentically (about 20 agent steps per prompt, three times the calls, outcomes
+    in proportion); p39 adds an overnight loop when `padder`; p38 owns a declared nightly job when
+    `scheduled`. `labels=False`: the tool labels no call (initiated_by unknown) for anyone but the padder;
+    `outcome_tool=False`: outcomes name no tool (as a git host reports them)."""
     rng = np.random.default_rng(5)
     people = pd.DataFrame(
         {
@@ -36,7 +49,8 @@ def build(tmp_path, con, *, padder: bool = True, scheduled: bool = False, outcom
     people.to_csv(tmp_path / "people.csv", index=False)
     events, done = [], []
     for i, user in enumerate(people["user_id"]):
-        heavy = 4.0 if i == 0 else 1.0
+        heavy = 4.0 if i == 0 else 3.0 if i == 1 else 1.0
+        every = 20 if i == 1 else 4  # one human prompt per this many calls
         for d in range(WEEKS * 7):
             day = START + timedelta(days=d)
             if day.weekday() >= 5:
@@ -47,9 +61,8 @@ def build(tmp_path, con, *, padder: bool = True, scheduled: bool = False, outcom
                 # bursts of quick calls, then long pauses: far burstier than Poisson (CV well above 1)
                 gap = rng.pareto(1.2) * 20 if i == 0 else rng.lognormal(4.5, 1.1)
                 t += timedelta(seconds=float(min(gap, 3000)))
-                events.append(
-                    (f"{user}-{d}-{k}", t, user, "human" if k % 4 == 0 else "agent", 20_000, 800, 15_000, None)
-                )
+                by = ("human" if k % every == 0 else "agent") if labels else "unknown"
+                events.append((f"{user}-{d}-{k}", t, user, by, 20_000, 800, 15_000, None))
             if outcomes:
                 done.append((f"o-{user}-{d}", t, user, "commit", 1 + calls // 10))
         if padder and i == 39:
@@ -84,13 +97,15 @@ def build(tmp_path, con, *, padder: bool = True, scheduled: bool = False, outcom
     frame.to_csv(tmp_path / "usage_events.csv", index=False)
     paths = [tmp_path / "teams.csv", tmp_path / "people.csv", tmp_path / "usage_events.csv"]
     if done:
-        out = pd.DataFrame(done, columns=["outcome_id", "ts", "user_id", "kind", "quantity"]).assign(tool="claude-code")
+        out = pd.DataFrame(done, columns=["outcome_id", "ts", "user_id", "kind", "quantity"])
+        if outcome_tool:
+            out = out.assign(tool="claude-code")
         out["ts"] = out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         out.to_csv(tmp_path / "outcomes.csv", index=False)
         paths.append(tmp_path / "outcomes.csv")
     summary = ingest.ingest(con, paths, now=datetime(2026, 11, 25))
     assert not summary.failed
-    return detect.detect(con, *detect.window(con, None, None))
+    return detect.detect(con, *detect.window(con, since, None))
 
 
 def test_an_overnight_loop_is_flagged_with_reasons_and_nobody_else_is(tmp_path, con):
@@ -103,6 +118,28 @@ def test_an_overnight_loop_is_flagged_with_reasons_and_nobody_else_is(tmp_path, 
     assert padder["tokens_at_stake"] > 0
     # the heaviest, burstiest genuine user is not flagged: burstiness alone is never a signal
     assert not found.loc["p00", "flagged"] and found.loc["p00", "suspicion"] < 0.5
+    # nor is the agentic one: many agent steps per prompt is how heavy genuine users work
+    assert not found.loc["p01", "flagged"]
+
+
+def test_outcomes_that_name_no_tool_still_judge_yield(tmp_path, con):
+    found = build(tmp_path, con, outcome_tool=False)
+    assert found.weeks["tokens_per_outcome"].notna().any()
+    padder = found.people.set_index("user_id").loc["p39"]
+    assert padder["flagged"] and "outcome" in padder["families"].split(",")
+
+
+def test_unlabelled_calls_are_not_read_as_sessions_without_a_person(tmp_path, con):
+    found = build(tmp_path, con, labels=False)
+    genuine = found.weeks[found.weeks["user_id"] != "p39"]
+    assert genuine["unprompted_share"].isna().all()  # cannot tell, so never fires
+    assert not found.people.set_index("user_id").drop("p39")["flagged"].any()
+
+
+def test_a_window_starting_mid_week_does_not_make_full_weeks_look_like_spikes(tmp_path, con):
+    found = build(tmp_path, con, padder=False, since=START + timedelta(days=3))  # a Thursday
+    assert not found.weeks["families"].str.contains("change").any()
+    assert not found.people["flagged"].any()
 
 
 def test_declared_automation_is_never_suspected(tmp_path, con):
@@ -166,11 +203,28 @@ def test_detect_command_writes_the_contract_csv(tmp_path, con):
     assert after.returncode == 2 and "no days to score" in after.stderr and after.stderr.count("\n") == 1
 
 
-def test_a_window_without_usage_scores_nobody(tmp_path, con):
+def test_a_window_without_usage_flags_nobody_and_still_lists_everyone_employed(tmp_path, con):
     build(tmp_path, con)
     found = detect.detect(con, date(2030, 1, 1), date(2030, 2, 1))
-    assert found.people.empty and list(found.people.columns) == list(detect.PEOPLE_COLUMNS)
-    assert found.people["flagged"].dtype == bool
+    assert list(found.people.columns) == list(detect.PEOPLE_COLUMNS)
+    assert len(found.people) == 40 and not found.people["flagged"].any()
+    assert (found.people["suspicion"] == 0).all() and found.people["flagged"].dtype == bool
+
+
+def test_detect_refuses_a_settings_file_that_is_missing_or_out_of_range(tmp_path, con):
+    build(tmp_path, con)
+    db = con.execute("SELECT path FROM duckdb_databases() WHERE NOT internal").fetchone()[0]
+    con.close()
+    wide = tmp_path / "wide.toml"
+    wide.write_text("night_share = 2.0\n")
+    for config, message in ((tmp_path / "typo.toml", "no detection settings file"), (wide, "outside 0.0..1.0")):
+        run = subprocess.run(
+            [sys.executable, "-m", "analytics", "detect", "--db", db, "--config", str(config)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert run.returncode == 2 and message in run.stderr and run.stderr.count("\n") == 1
 
 
 def test_threshold_files_are_checked(tmp_path):
@@ -182,6 +236,8 @@ def test_threshold_files_are_checked(tmp_path):
         ("min_families = 1\n", "at least 2"),
         ("z = 'high'\n", "must be a float"),
         ("z = [\n", "not valid TOML"),
+        ('snapshot_dates = "2026-13-01"\n', "snapshot_dates must be"),
+        ("snapshot_days = 100000000\n", "outside 1..31"),
     ):
         bad = tmp_path / "bad.toml"
         bad.write_text(text)

@@ -80,3 +80,15 @@ def test_a_review_without_a_reviewer_is_refused_and_nothing_is_written(monkeypat
     at.button[0].click().run()
     assert any("reviewer" in e.value for e in at.error)
     assert reviews.history(reviews.path_for(db)).empty
+
+
+def test_an_unreadable_review_history_is_a_warning_not_a_crash(monkeypatch, db, tmp_path):
+    junk = tmp_path / "reviews.duckdb"
+    junk.write_bytes(b"not a database at all" * 100)
+    monkeypatch.setenv("GOODHART_DB", str(db))
+    monkeypatch.setenv("GOODHART_REVIEWS", str(junk))
+    at = AppTest.from_function(suspects_script, default_timeout=90).run()
+    assert not at.exception
+    assert any("Review history unavailable" in w.value for w in at.warning)
+    assert len(cases(at)) > 0  # the cases still show
+    assert not at.button  # but nothing can be recorded

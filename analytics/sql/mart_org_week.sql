@@ -1,7 +1,8 @@
 -- grain: one row per top-level org and week: headcount, scoreboard-active and real (outcome-backed, not
--- suspected) people, and tokens split into genuine, suspected inflation and declared automation
+-- suspected) people among the headcount, and all attributed tokens split into genuine, suspected inflation
+-- and declared automation (usage outside an employment window counts in the tokens, not in the people)
 CREATE OR REPLACE TABLE mart_org_week AS
-SELECT week, org_id, count(*) AS headcount, count(*) FILTER (WHERE is_active) AS active,
+SELECT week, org_id, count(*) FILTER (WHERE is_headcount) AS headcount, count(*) FILTER (WHERE is_active) AS active,
        count(*) FILTER (WHERE is_outcome_backed AND NOT is_suspected) AS real_active,
        count(*) FILTER (WHERE is_active AND uses_outcome_source) AS active_with_outcome_source,
        count(*) FILTER (WHERE is_suspected) AS suspected_people,

@@ -8,4 +8,5 @@ FROM (
     WHERE il.user_id = $user_id AND e.initiated_by <> 'schedule'
       AND e.ts BETWEEN CAST($start AS TIMESTAMP) - INTERVAL 1 DAY AND CAST($end AS TIMESTAMP) + INTERVAL 2 DAY
 )
+WHERE CAST(local_ts AS DATE) BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
 GROUP BY ALL ORDER BY weekday, hour;
