@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
@@ -45,6 +45,13 @@ def run_one(seed: int, users: int, days: int, folder: Path) -> pd.DataFrame:
         started = time.perf_counter()
         found = detect.detect(con, since, until, Thresholds())
         seconds = time.perf_counter() - started
+        # Shorter and oddly cut windows, as people pick them: judged on who is flagged who should not be.
+        windows = {
+            "last 4 weeks": detect.detect(con, until - timedelta(days=27), until, Thresholds()).people,
+            "mid-week start": detect.detect(
+                con, since + timedelta(days=(3 - since.weekday()) % 7 or 7), until, Thresholds()
+            ).people,
+        }
         truth = con.execute("SELECT user_id, persona, COALESCE(style, '') AS style FROM eval_personas").df()
         events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
     finally:
@@ -55,6 +62,9 @@ def run_one(seed: int, users: int, days: int, folder: Path) -> pd.DataFrame:
     scored = scored.merge(burstiness, on="user_id", how="left")
     scored["flagged"] = scored["flagged"].fillna(False).astype(bool)
     scored["run"] = f"seed {seed}, {users} people, {days} days"
+    for name, people in windows.items():
+        flags = dict(zip(people["user_id"], people["flagged"], strict=True))
+        scored[f"flagged in {name}"] = scored["user_id"].map(flags).fillna(False).astype(bool)
     print(f"  {scored['run'].iat[0]}: {events:,} events, detect {seconds:.1f} s", flush=True)
     return scored
 
@@ -77,9 +87,25 @@ def report(scored: pd.DataFrame) -> str:
         f"heavy_agentic flagged {scored.loc[scored['persona'] == 'heavy_agentic', 'flagged'].mean():.1%}; "
         f"everyone else (not tokenmaxxer, not heavy agentic) flagged {scored.loc[others, 'flagged'].mean():.2%}",
         _bursty_line(scored, is_tm),
+        *_window_lines(scored, is_tm),
         "targets: " + "; ".join(f"{k} {v}" for k, v in TARGETS.items()),
     ]
     return "\n".join(lines)
+
+
+def _window_lines(scored: pd.DataFrame, is_tm: pd.Series) -> list[str]:
+    out = []
+    for column in [c for c in scored.columns if c.startswith("flagged in ")]:
+        heavy = scored["persona"] == "heavy_agentic"
+        others = ~is_tm & ~heavy
+        rate = {
+            name: scored.loc[rows, column].mean() for name, rows in (("tm", is_tm), ("heavy", heavy), ("rest", others))
+        }
+        out.append(
+            f"{column.removeprefix('flagged in ')} window: tokenmaxxers flagged {rate['tm']:.1%}, "
+            f"heavy agentic {rate['heavy']:.1%}, everyone else {rate['rest']:.2%}"
+        )
+    return out
 
 
 def _bursty_line(scored: pd.DataFrame, is_tm: pd.Series) -> str:
