@@ -12,6 +12,7 @@ import pytest
 
 from analytics import formats, ingest
 from tests.conftest import write_csv
+from tests.formats_helpers import daily, outcomes_by_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats" / "copilot"
@@ -21,17 +22,6 @@ ORG_TOTALS = FIXTURES / "organization-1-day-report.json"  # GitHub's sample
 SEATS = FIXTURES / "enterprise_seats_with_duplicates.json"  # GitHub's sample
 USERS_NDJSON = FIXTURES / "users-28-day.ndjson"  # hand-written, lines 4-7 broken
 ENTERPRISE_28_DAY = FIXTURES / "enterprise-users-28-day-report.json"  # hand-written
-
-
-def daily(con) -> list[tuple]:
-    return con.execute(
-        "SELECT CAST(day AS VARCHAR), user_id, tool, model, requests, human_prompts, input_tokens, output_tokens, "
-        "cost_usd FROM usage_daily ORDER BY day, user_id"
-    ).fetchall()
-
-
-def outcomes_by_kind(con) -> dict[str, float]:
-    return dict(con.execute("SELECT kind, sum(quantity) FROM outcomes GROUP BY kind").fetchall())
 
 
 def counts(con) -> dict[str, int]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from analytics import formats, ingest
+from tests.formats_helpers import daily, outcomes_by_kind
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "formats" / "cursor"
@@ -24,17 +25,6 @@ def events(con) -> list[tuple]:
         "SELECT CAST(ts AS VARCHAR), user_id, tool, model, session_id, initiated_by, input_tokens, output_tokens, "
         "cache_read_tokens, cache_write_tokens, cost_usd FROM usage_events ORDER BY ts"
     ).fetchall()
-
-
-def daily(con) -> list[tuple]:
-    return con.execute(
-        "SELECT CAST(day AS VARCHAR), user_id, tool, model, requests, human_prompts, input_tokens, output_tokens, "
-        "cost_usd FROM usage_daily ORDER BY day, user_id"
-    ).fetchall()
-
-
-def outcomes_by_kind(con) -> dict[str, float]:
-    return dict(con.execute("SELECT kind, sum(quantity) FROM outcomes GROUP BY kind").fetchall())
 
 
 def rejected(con) -> list[tuple]:

@@ -169,6 +169,13 @@ def read_json_or_lines(path: Path, rejects: list[tuple[int, str, str]]) -> tuple
     return "lines", list(iter_json_lines(path, rejects))
 
 
+def is_number(value: Any) -> bool:
+    """A finite JSON number (booleans are not numbers here)."""
+    import math
+
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def frame(table: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows (dicts of canonical column -> value, plus `_line` and `_raw`) as an all-text DataFrame.
 

@@ -49,7 +49,6 @@ Three files come out of GitHub's Copilot APIs; only one holds per-person usage:
 from __future__ import annotations
 
 import json
-import math
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -127,16 +126,12 @@ def _object(record: dict, key: str) -> dict:
     return value
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _count(record: dict, key: str, where: str = "") -> int:
     """A whole, non-negative number from the record (0 when absent)."""
     value = record.get(key)
     if value is None:
         return 0
-    if not _is_number(value) or value != int(value):
+    if not formats.is_number(value) or value != int(value):
         raise BadRecord(f"{where}{key} is not a whole number: {json.dumps(value)[:60]}")
     if value < 0:
         raise BadRecord(f"{where}{key} is negative ({value:g})")
@@ -210,7 +205,7 @@ def _cost_usd(record: dict) -> float | None:
     credits = record.get("ai_credits_used")
     if credits is None:
         return None
-    if not _is_number(credits):
+    if not formats.is_number(credits):
         raise BadRecord(f"ai_credits_used is not a number: {json.dumps(credits)[:60]}")
     if credits < 0:
         raise BadRecord(f"ai_credits_used is negative ({credits:g})")

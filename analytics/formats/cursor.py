@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -120,10 +119,6 @@ def _read(path: Path, rejects: list[tuple[int, str, str]], list_keys: tuple[str,
 # -- fields ---------------------------------------------------------------------------------------------
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
 def _count(record: dict, key: str, where: str = "") -> int:
     """A whole, non-negative number from the record (0 when absent)."""
     value = record.get(key)
@@ -131,7 +126,7 @@ def _count(record: dict, key: str, where: str = "") -> int:
         return 0
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if not _is_number(value) or value != int(value):
+    if not formats.is_number(value) or value != int(value):
         raise BadRecord(f"{where}{key} is not a whole number: {json.dumps(value)[:60]}")
     if value < 0:
         raise BadRecord(f"{where}{key} is negative ({value:g})")
@@ -142,7 +137,7 @@ def _cents(record: dict, key: str, where: str = "") -> float | None:
     value = record.get(key)
     if value is None:
         return None
-    if not _is_number(value):
+    if not formats.is_number(value):
         raise BadRecord(f"{where}{key} is not a number: {json.dumps(value)[:60]}")
     if value < 0:
         raise BadRecord(f"{where}{key} is negative ({value:g})")
@@ -152,7 +147,7 @@ def _cents(record: dict, key: str, where: str = "") -> float | None:
 def _epoch_ms(value: Any, key: str) -> datetime:
     if isinstance(value, str) and value.strip().isdigit():
         value = int(value)
-    if not _is_number(value):
+    if not formats.is_number(value):
         raise BadRecord(f"{key} is not epoch milliseconds: {json.dumps(value)[:60]}")
     try:
         return datetime.fromtimestamp(value / 1000, UTC)
