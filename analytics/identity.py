@@ -30,9 +30,12 @@ COLUMNS = ("identity", "user_id", "source")
 REQUIRED = ("identity", "user_id")
 
 
-def load_identity_map(con: duckdb.DuckDBPyConnection, path: Path | str, *, now: datetime | None = None) -> dict:
+def load_identity_map(
+    con: duckdb.DuckDBPyConnection, path: Path | str, *, now: datetime | None = None, refresh: bool = True
+) -> dict:
     """Load one mapping file; returns counts (rows_read, inserted, updated, duplicates, rejected), warnings
-    and whether the marts were refreshed. Raises WarehouseError when the file cannot be used at all."""
+    and whether the marts were refreshed (`refresh=False` leaves that to the caller, as `ingest` does once
+    for all its files). Raises WarehouseError when the file cannot be used at all."""
     from analytics.ingest import sha256_of  # ingest imports marts and formats; keep this module light
 
     path = Path(path)
@@ -113,7 +116,7 @@ def load_identity_map(con: duckdb.DuckDBPyConnection, path: Path | str, *, now: 
             ],
         )
 
-    refreshed = bool(counts["inserted"] or counts["updated"])
+    refreshed = refresh and bool(counts["inserted"] or counts["updated"])
     if refreshed:
         marts.refresh(con)
     return {"file": str(path), **counts, "warnings": warnings, "marts_refreshed": refreshed}

@@ -145,7 +145,13 @@ def _forced_kind(name: str | None) -> str | None:
     )
 
 
+IDENTITY_MAP = "identity_map"  # identity_map.csv / .jsonl: which person an e-mail, login or account id is
+
+
 def _kind_of(path: Path) -> str | None:
+    stem = path.name.split(".")[0].lower()
+    if (stem == IDENTITY_MAP or stem.startswith(IDENTITY_MAP + "-")) and file_format(path) in ("csv", "jsonl"):
+        return IDENTITY_MAP
     name = table_for(path)
     if name and file_format(path):
         return name
@@ -157,6 +163,8 @@ def _load_rank(kind: str) -> tuple[int, int]:
     """Reference data before usage: org trees and canonical teams/people first."""
     if kind.startswith(TELEMETRY):
         return (formats.registry()[kind.removeprefix(TELEMETRY)].order, 0)
+    if kind == IDENTITY_MAP:
+        return (15, 0)  # after the people it names
     position = LOAD_ORDER.index(kind)
     return ((0 if position < 2 else 20), position)
 
@@ -182,6 +190,8 @@ def ingest(
             progress(i / max(len(files), 1), f"loading {path.name}")
         if name.startswith(TELEMETRY):
             results.extend(load_telemetry(con, path, name.removeprefix(TELEMETRY), now=now))
+        elif name == IDENTITY_MAP:
+            results.append(_load_identity_map(con, path, now))
         else:
             results.append(load_file(con, path, name, now=now))
     summary = IngestSummary(results, warnings=warnings)
@@ -222,6 +232,23 @@ def load_file(con: duckdb.DuckDBPyConnection, path: Path, table_name: str, *, no
     finally:
         _drop_temps(con)
     return result
+
+
+def _load_identity_map(con: duckdb.DuckDBPyConnection, path: Path, now: datetime) -> FileResult:
+    from analytics.identity import load_identity_map
+
+    try:
+        out = load_identity_map(con, path, now=now, refresh=False)
+    except (WarehouseError, duckdb.Error, OSError, UnicodeDecodeError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return FileResult(file=str(path), table=IDENTITY_MAP, format="identity-map", status="failed", message=message)
+    return FileResult(
+        file=str(path),
+        table=IDENTITY_MAP,
+        format="identity-map",
+        **{k: out[k] for k in COUNTS},
+        warnings=list(out["warnings"]),
+    )
 
 
 def load_telemetry(con: duckdb.DuckDBPyConnection, path: Path, adapter_name: str, *, now: datetime) -> list[FileResult]:

@@ -256,8 +256,9 @@ def upload_section(upload: Callable[[list[tuple[str, bytes]]], list[tuple[str, s
     st.subheader("Load files")
     st.caption(
         "Canonical files (teams, people, usage_events, usage_daily, outcomes as CSV, Parquet or JSON Lines, "
-        "named after their table) and known telemetry exports, told by their content. Bad rows are kept "
-        "with their reason; loading a file again changes nothing."
+        "named after their table), identity maps (`identity_map.csv`: identity, user_id), and known "
+        "telemetry exports, told by their content. Bad rows are kept with their reason; loading a file "
+        "again changes nothing."
     )
     generation = st.session_state.get(UPLOADER_KEY, 0)
     files = st.file_uploader(

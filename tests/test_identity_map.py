@@ -112,3 +112,22 @@ def test_a_file_without_the_columns_loads_nothing(loaded, tmp_path):
         load_identity_map(loaded, path)
     assert loaded.execute("SELECT count(*) FROM identity_map").fetchone()[0] == 0
     assert loaded.execute("SELECT count(*) FROM ingest_log WHERE table_name = 'identity_map'").fetchone()[0] == 0
+
+
+def test_ingest_loads_a_file_named_identity_map_with_the_rest_of_a_folder(con, org, tmp_path):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    write_csv(
+        folder / "usage_events.csv",
+        "event_id,ts,user_id,tool,input_tokens,output_tokens",
+        ["e1,2026-10-08T10:00:00Z,ADA-LAPTOP,claude-code,100,20"],
+    )
+    write_csv(folder / "identity_map.csv", HEADER, ["ada-laptop,a1,laptop", "ghost,nobody,x"])
+    files, _ = ingest.discover([org, folder])
+    assert [kind for _, kind in files] == ["teams", "people", "identity_map", "usage_events"]
+    summary = ingest.ingest(con, [org, folder])
+    mapped = next(r for r in summary.results if r.table == "identity_map")
+    assert (mapped.status, mapped.inserted, mapped.rejected) == ("loaded", 1, 1)
+    assert owners(con) == {"ada-laptop": "a1"}
+    again = ingest.ingest(con, [folder])
+    assert sum(r.inserted for r in again.results) == 0
