@@ -248,8 +248,24 @@ def teams_tab(teams: pd.DataFrame) -> None:
         st.info("No team has a suspected member.")
         return
     st.caption("Teams with suspected members; a whole team padding together shows here as a high share.")
+    teams = teams.assign(
+        families=teams["families"].map(
+            lambda fs: ", ".join(detect.FAMILY_LABELS[f] for f in str(fs).split(",") if f in detect.FAMILY_LABELS)
+        )
+    )
     st.dataframe(
-        teams[["team_name", "org_name", "people", "flagged", "tokens_at_stake", "share_at_stake"]],
+        teams[
+            [
+                "team_name",
+                "org_name",
+                "people",
+                "flagged",
+                "top_suspicion",
+                "families",
+                "tokens_at_stake",
+                "share_at_stake",
+            ]
+        ],
         hide_index=True,
         width="stretch",
         column_config={
@@ -257,6 +273,10 @@ def teams_tab(teams: pd.DataFrame) -> None:
             "org_name": "Org",
             "people": "People scored",
             "flagged": "Suspected",
+            "top_suspicion": st.column_config.ProgressColumn(
+                "Highest suspicion", min_value=0.0, max_value=1.0, format="%.2f"
+            ),
+            "families": "Families among suspects",
             "tokens_at_stake": st.column_config.NumberColumn("Tokens at stake", format="compact"),
             "share_at_stake": st.column_config.ProgressColumn("Share of team tokens", min_value=0.0, max_value=1.0),
         },

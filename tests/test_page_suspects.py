@@ -92,3 +92,13 @@ def test_an_unreadable_review_history_is_a_warning_not_a_crash(monkeypatch, db, 
     assert any("Review history unavailable" in w.value for w in at.warning)
     assert len(cases(at)) > 0  # the cases still show
     assert not at.button  # but nothing can be recorded
+
+
+def test_the_teams_tab_adds_up_to_the_people_suspected(monkeypatch, db):
+    at = run_page(monkeypatch, db)
+    teams = next(d.value for d in at.dataframe if "share_at_stake" in d.value.columns)
+    want = Warehouse(connect_read_only(db)).suspects()
+    flagged = want[want["flagged"]]
+    assert teams["flagged"].sum() == flagged["team_id"].notna().sum()
+    assert teams["tokens_at_stake"].sum() == flagged.loc[flagged["team_id"].notna(), "tokens_at_stake"].sum()
+    assert (teams["families"].str.len() > 0).all()

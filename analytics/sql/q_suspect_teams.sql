@@ -1,6 +1,9 @@
--- grain: one row per team with people scored by the last detection run
+-- grain: one row per team with a suspected member in the last detection run: how many, how much, and why
 SELECT p.team_id, any_value(p.team_name) AS team_name, any_value(p.org_name) AS org_name, count(*) AS people,
-       count(*) FILTER (WHERE d.flagged) AS flagged, CAST(sum(d.tokens) AS BIGINT) AS tokens,
+       count(*) FILTER (WHERE d.flagged) AS flagged, max(d.suspicion) AS top_suspicion,
+       array_to_string(list_sort(list_distinct(flatten(list(string_split(d.families, ',')) FILTER (WHERE d.flagged)))), ',')
+           AS families,
+       CAST(sum(d.tokens) AS BIGINT) AS tokens,
        CAST(sum(d.tokens_at_stake) AS BIGINT) AS tokens_at_stake,
        sum(d.tokens_at_stake) / nullif(sum(d.tokens), 0) AS share_at_stake
 FROM det_person d JOIN dim_people p USING (user_id)
