@@ -36,11 +36,13 @@ def test_importing_any_part_of_any_export_twice_changes_nothing(sample, data):
             path.write_text("\n".join(header + [body[i] for i in keep]) + "\n", encoding="utf-8")
         else:
             path.write_text(text, encoding="utf-8")
+        # the format is forced: a cut file may lack the lines its sniffer looks for
+        name = formats.detect(sample).name
         con = connect(Path(tmp) / "w.duckdb")
         try:
-            first = ingest.ingest(con, [path])
+            first = ingest.ingest(con, [path], table=name)
             before = snapshot(con)
-            again = ingest.ingest(con, [path])
+            again = ingest.ingest(con, [path], table=name)
             assert snapshot(con) == before
             assert again.totals()["inserted"] == again.totals()["updated"] == 0
             loaded = first.totals()["inserted"] + first.totals()["updated"]
