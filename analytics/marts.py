@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from analytics import detect, thresholds
-from analytics.warehouse import WarehouseError, set_meta, sql_text, transaction
+from analytics.warehouse import WarehouseError, get_meta, set_meta, sql_text, transaction
 
 
 def _detection(con: duckdb.DuckDBPyConnection) -> None:
@@ -18,6 +18,10 @@ def _detection(con: duckdb.DuckDBPyConnection) -> None:
         raise WarehouseError(f"detection settings: {exc}") from None
     detect.run_and_persist(con, settings)
 
+
+# Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
+# next writer and refused (with the command to run) by readers, instead of failing on a missing column.
+MARTS_VERSION = "2"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 
 # Order matters: each step reads the ones before it. A name is a file in analytics/sql/; a function is
 # a step done in Python (detection, which marks suspect weeks in mart_person_week).
@@ -50,6 +54,7 @@ def refresh(con: duckdb.DuckDBPyConnection) -> float:
             else:
                 con.execute(sql_text(step))
         set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
+        set_meta(con, "marts_version", MARTS_VERSION)
     return time.perf_counter() - started
 
 
@@ -59,3 +64,9 @@ def is_built(con: duckdb.DuckDBPyConnection) -> bool:
             "SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_person_day_tool' AND NOT temporary"
         ).fetchone()
     )
+
+
+def is_current(con: duckdb.DuckDBPyConnection) -> bool:
+    """The marts were built by this version of Goodhart."""
+    return get_meta(con, "marts_version") == MARTS_VERSION
+

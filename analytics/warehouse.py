@@ -134,6 +134,14 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
     if not _is_goodhart(con):
         con.close()
         raise WarehouseError(f"{path} is not a Goodhart database (no schema version in it)")
+    from analytics import marts  # marts builds on this module
+
+    if marts.is_built(con) and not marts.is_current(con):
+        con.close()
+        raise WarehouseError(
+            f"{path} was built by an older Goodhart: run `python -m analytics refresh --db {path}` once "
+            "(with the app stopped) to rebuild its marts"
+        )
     return con
 
 
@@ -144,8 +152,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         load_prices(con, default_prices_path())
     from analytics import marts  # marts builds on this module
 
-    if not marts.is_built(con):
-        marts.refresh(con)  # empty marts, so every reader (status, the app) works from the first moment
+    if not marts.is_built(con) or not marts.is_current(con):
+        # empty marts, so every reader (status, the app) works from the first moment; or marts an older
+        # Goodhart built, rebuilt for this one
+        marts.refresh(con)
 
 
 def default_prices_path() -> Path:

@@ -179,3 +179,16 @@ def test_demo_replace_discards_a_stale_write_ahead_log(tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads(cli("status", "--db", str(db), "--json").stdout)["people"] == 40
     assert not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_marts_from_an_older_goodhart_are_refused_by_readers_and_rebuilt_by_refresh(tmp_path):
+    db = tmp_path / "old.duckdb"
+    build_demo(db, users=40, days=14, seed=3, end=date(2026, 10, 31))
+    con = duckdb.connect(str(db))
+    con.execute("UPDATE meta SET value = '1' WHERE key = 'marts_version'")  # as issue-2 builds left it
+    con.close()
+    assert_one_line_error(
+        cli("status", "--db", str(db)), 1, "built by an older Goodhart: run `python -m analytics refresh"
+    )
+    assert cli("refresh", "--db", str(db)).returncode == 0
+    assert cli("adoption", "--db", str(db), "--json").returncode == 0
