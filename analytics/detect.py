@@ -91,21 +91,8 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
         "AND (active_to IS NULL OR active_to >= ?)",
         [until, since],
     ).df()["user_id"]
-    for name in (
-        "_det_events",
-        "_det_turn_gaps",
-        "_det_sessions",
-        "_det_prompts",
-        "_det_near",
-        "_det_content",
-        "_det_fps",
-        "_det_reach",
-        "_det_partners",
-        "_det_lockstep",
-        "_det_week",
-        "_det_day",
-    ):
-        con.execute(f"DROP TABLE IF EXISTS {name}")
+    for statement in _statements(sql_text("detect_cleanup")):
+        con.execute(statement)
     weeks = _score_weeks(weeks, days, roles, since, until, t)
     people = _score_people(weeks, since, until, t)
     # Everyone employed in the window is scored; people without usage score 0 and are never flagged.
@@ -129,7 +116,12 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
     return Detection(people=people, weeks=weeks, partners=partners, since=since, until=until)
 
 
-PERSISTED = ("det_person", "det_person_week", "det_partners")
+# The tables the app reads, each replaced whole by a run (from the frame registered as _persist_frame).
+PERSISTED = {
+    "det_person": "CREATE OR REPLACE TABLE det_person AS SELECT * FROM _persist_frame",
+    "det_person_week": "CREATE OR REPLACE TABLE det_person_week AS SELECT * FROM _persist_frame",
+    "det_partners": "CREATE OR REPLACE TABLE det_partners AS SELECT * FROM _persist_frame",
+}
 
 
 def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
@@ -137,10 +129,10 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
     transaction, and mark the suspect weeks in mart_person_week."""
     people = found.people.assign(since=found.since, until=found.until)
     weeks = found.weeks.drop(columns=["title"], errors="ignore")
-    for name, frame in zip(PERSISTED, (people, weeks, found.partners), strict=True):
+    for create, frame in zip(PERSISTED.values(), (people, weeks, found.partners), strict=True):
         con.execute("SELECT 1").fetchall()  # DuckDB refuses register() while an earlier result is unread
         con.register("_persist_frame", frame)
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM _persist_frame")
+        con.execute(create)
         con.unregister("_persist_frame")
     con.execute(sql_text("detect_apply"))
 
@@ -172,11 +164,11 @@ def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None)
     else:
         # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
         before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+        con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
         try:
             found = detect(con, *bounds, t)
         finally:
-            con.execute(f"SET memory_limit = '{before}'")
+            con.execute("SET memory_limit = ?", [before])
     persist(con, found)
     return found
 

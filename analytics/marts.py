@@ -69,4 +69,3 @@ def is_built(con: duckdb.DuckDBPyConnection) -> bool:
 def is_current(con: duckdb.DuckDBPyConnection) -> bool:
     """The marts were built by this version of Goodhart."""
     return get_meta(con, "marts_version") == MARTS_VERSION
-

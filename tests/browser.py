@@ -109,3 +109,22 @@ def metric_values(page) -> dict[str, str]:
         label = metric.locator('[data-testid="stMetricLabel"]').inner_text().strip()
         values[label] = metric.locator('[data-testid="stMetricValue"]').inner_text().strip()
     return values
+
+
+def open_app(page, url: str) -> list[str]:
+    """Load the app at `url` and wait for the Overview; returns the list that collects page errors."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    wait_for_app(page)
+    return errors
+
+
+def open_page(page, title: str, *, ready: str | None = None, timeout_ms: float = 60_000) -> None:
+    """Go to a page through the navigation, as people do, and wait until it has finished running
+    (`ready`: a selector near the page's end, drawn last)."""
+    page.get_by_role("link", name=title).click()
+    page.wait_for_selector(f'h1:has-text("{title}")', timeout=timeout_ms)
+    if ready:
+        page.wait_for_selector(ready, timeout=timeout_ms)
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms)

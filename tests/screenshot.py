@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tests.browser import chromium_page, streamlit_server, wait_for_app
+from tests.browser import chromium_page, open_app, open_page, streamlit_server
 
 
 def main() -> None:
@@ -20,12 +20,9 @@ def main() -> None:
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with streamlit_server(args.db.resolve()) as url, chromium_page(width=1440, height=1500) as page:
-        page.goto(url)
-        wait_for_app(page)
+        open_app(page, url)
         if args.page:
-            page.get_by_role("link", name=args.page).click()
-            page.wait_for_selector(f'h1:has-text("{args.page}")', timeout=60_000)
-            page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+            open_page(page, args.page)
         page.wait_for_timeout(1500)  # let Plotly finish its transitions
         page.screenshot(path=str(args.out), full_page=False)
     print(f"wrote {args.out}")

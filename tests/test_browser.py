@@ -10,7 +10,7 @@ import pytest
 
 from analytics.queries import Warehouse
 from analytics.warehouse import connect_read_only
-from tests.browser import CHROMIUM, chromium_page, metric_values, streamlit_server, wait_for_app
+from tests.browser import CHROMIUM, chromium_page, metric_values, open_app, open_page, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -31,10 +31,7 @@ def test_overview_headline_renders_in_a_real_browser(app_url, demo_db):
     want = Warehouse(con).adoption()
     con.close()
     with chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(app_url)
-        wait_for_app(page)
+        errors = open_app(page, app_url)
         values = metric_values(page)
         assert values["Headcount"] == f"{want['headcount']:,}"
         assert values["Active (scoreboard)"] == f"{want['active_share']:.0%}"
@@ -51,14 +48,8 @@ def test_suspected_inflation_page_shows_cases_and_evidence_in_a_real_browser(app
     flagged = Warehouse(con).suspects().query("flagged")
     con.close()
     with chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(app_url)
-        wait_for_app(page)
-        page.get_by_role("link", name="Suspected inflation").click()
-        page.wait_for_selector('h1:has-text("Suspected inflation")', timeout=60_000)
-        page.wait_for_selector('[data-testid="stForm"]', timeout=60_000)  # the review form ends the case
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        errors = open_app(page, app_url)
+        open_page(page, "Suspected inflation", ready='[data-testid="stForm"]')  # the review form ends the case
         assert page.url.endswith("/suspected")
         values = metric_values(page)
         assert values["People suspected"] == f"{len(flagged):,}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import CHROMIUM, chromium_page, streamlit_server, wait_for_app
+from tests.browser import CHROMIUM, chromium_page, open_app, open_page, streamlit_server
 
 pytestmark = pytest.mark.browser
 
@@ -19,14 +19,8 @@ if not Path(CHROMIUM).exists():
 
 def test_the_data_page_renders_its_sources_in_a_real_browser(demo_db):
     with streamlit_server(demo_db) as url, chromium_page() as page:
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.goto(url)
-        wait_for_app(page)
-        page.get_by_role("link", name="Data").click()  # the way people reach it: the navigation
-        page.wait_for_selector('h1:has-text("Data")', timeout=60_000)
-        page.wait_for_selector('[data-testid="stFileUploader"]', timeout=60_000)  # near the page's end
-        page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        errors = open_app(page, url)
+        open_page(page, "Data", ready='[data-testid="stFileUploader"]')  # the uploader is near the page's end
         assert page.url.endswith("/data-sources")
         assert page.get_by_role("heading", name="Sources").is_visible()
         assert page.get_by_role("heading", name="Unattributed identities").is_visible()
