@@ -108,11 +108,11 @@ class Warehouse:
         return bool(self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'det_person'").fetchone())
 
     def suspects(self) -> pd.DataFrame:
-        """Every person the last detection run scored, flagged first."""
-        return self._frame("q_suspects")
+        """Every person the last detection run scored, flagged first (empty before any run)."""
+        return self._frame("q_suspects") if self.has_detection else pd.DataFrame()
 
     def suspect_teams(self) -> pd.DataFrame:
-        return self._frame("q_suspect_teams")
+        return self._frame("q_suspect_teams") if self.has_detection else pd.DataFrame()
 
     def token_split(self, start: date, end: date) -> pd.DataFrame:
         """Per week: genuine, suspected and declared-automation tokens and cost."""

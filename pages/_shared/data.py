@@ -84,54 +84,10 @@ def _key(wh: Warehouse) -> tuple[str, str]:
     return (str(db_path()), wh.data_version)
 
 
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _weekly_adoption(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
-    return _wh.weekly_adoption(start, end)
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _weekly_usage_by_tool(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
-    return _wh.weekly_usage_by_tool(start, end)
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _org_comparison(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
-    return _wh.org_comparison(start, end)
-
-
-@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def _date_bounds(_wh: Warehouse, key: tuple) -> tuple[date, date] | None:
-    return _wh.date_bounds()
-
-
-@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def _unattributed_summary(_wh: Warehouse, key: tuple) -> dict:
-    return _wh.unattributed_summary()
-
-
-@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def _suspects(_wh: Warehouse, key: tuple) -> pd.DataFrame:
-    return _wh.suspects() if _wh.has_detection else pd.DataFrame()
-
-
-@st.cache_data(ttl=600, max_entries=16, show_spinner=False)
-def _suspect_teams(_wh: Warehouse, key: tuple) -> pd.DataFrame:
-    return _wh.suspect_teams() if _wh.has_detection else pd.DataFrame()
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _token_split(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
-    return _wh.token_split(start, end)
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _automation_lane(_wh: Warehouse, key: tuple, start: date, end: date) -> pd.DataFrame:
-    return _wh.automation_lane(start, end)
-
-
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _evidence(_wh: Warehouse, key: tuple, user_id: str, start: date, end: date) -> dict:
-    return _wh.evidence(user_id, start, end)
+@st.cache_data(ttl=600, max_entries=256, show_spinner=False)
+def _query(_wh: Warehouse, key: tuple, method: str, *args):
+    """One Warehouse query's result, cached by database and data version (`key`), query and arguments."""
+    return getattr(_wh, method)(*args)
 
 
 class Loaders:
@@ -141,32 +97,35 @@ class Loaders:
         self.wh = wh
         self.key = _key(wh)
 
+    def _get(self, method: str, *args):
+        return _query(self.wh, self.key, method, *args)
+
     def weekly_adoption(self, start: date, end: date) -> pd.DataFrame:
-        return _weekly_adoption(self.wh, self.key, start, end)
+        return self._get("weekly_adoption", start, end)
 
     def weekly_usage_by_tool(self, start: date, end: date) -> pd.DataFrame:
-        return _weekly_usage_by_tool(self.wh, self.key, start, end)
+        return self._get("weekly_usage_by_tool", start, end)
 
     def org_comparison(self, start: date, end: date) -> pd.DataFrame:
-        return _org_comparison(self.wh, self.key, start, end)
+        return self._get("org_comparison", start, end)
 
     def date_bounds(self) -> tuple[date, date] | None:
-        return _date_bounds(self.wh, self.key)
+        return self._get("date_bounds")
 
     def unattributed_summary(self) -> dict:
-        return _unattributed_summary(self.wh, self.key)
+        return self._get("unattributed_summary")
 
     def suspects(self) -> pd.DataFrame:
-        return _suspects(self.wh, self.key)
+        return self._get("suspects")
 
     def suspect_teams(self) -> pd.DataFrame:
-        return _suspect_teams(self.wh, self.key)
+        return self._get("suspect_teams")
 
     def token_split(self, start: date, end: date) -> pd.DataFrame:
-        return _token_split(self.wh, self.key, start, end)
+        return self._get("token_split", start, end)
 
     def automation_lane(self, start: date, end: date) -> pd.DataFrame:
-        return _automation_lane(self.wh, self.key, start, end)
+        return self._get("automation_lane", start, end)
 
     def evidence(self, user_id: str, start: date, end: date) -> dict:
-        return _evidence(self.wh, self.key, user_id, start, end)
+        return self._get("evidence", user_id, start, end)
