@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import data as data_page
-from pages import overview, suspects
+from pages import leaderboards, overview, suspects
 from pages._shared import data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
@@ -27,6 +27,10 @@ bounds = data.Loaders(wh).date_bounds() if wh.is_built else None
 # a rerun to the page file itself instead of this router.
 def overview_page() -> None:
     overview.page()
+
+
+def leaderboards_page() -> None:
+    leaderboards.page()
 
 
 def suspects_page() -> None:
@@ -58,6 +62,7 @@ st.session_state["goodhart.bounds"] = bounds
 
 pages = [
     st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
+    st.Page(leaderboards_page, title="Leaderboards", icon=":material/leaderboard:", url_path="rankings"),
     st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
     data_entry,
 ]

@@ -175,3 +175,82 @@ def tokens_vs_outcomes(weeks: pd.DataFrame) -> go.Figure:
         **_LAYOUT,
     )
     return fig
+
+
+AUTOMATION = "#4a6fa5"  # declared automation
+
+
+def rank_slope(rows: pd.DataFrame, top: int) -> go.Figure:
+    """Each entity's raw rank joined to its quality-adjusted rank; suspects and declared automation marked.
+
+    `rows` has entity_name, rank_raw, rank_adjusted, tokens, adjusted_tokens, flagged and optionally
+    scheduled_tokens. Ranks beyond `top` are drawn at the bottom edge, labelled with their number.
+    """
+    fig = go.Figure()
+    floor = top + 1.5
+    automation = rows.get("scheduled_tokens", pd.Series(0, index=rows.index)).fillna(0) > 0
+    for i, row in rows.reset_index(drop=True).iterrows():
+        kind = "suspected" if row["flagged"] else ("automation" if automation.iloc[i] else "other")
+        color = {"suspected": REAL, "automation": AUTOMATION, "other": SCOREBOARD}[kind]
+        y = [min(row["rank_raw"], floor), min(row["rank_adjusted"], floor)]
+        name = _label(row["entity_name"])
+        fig.add_scatter(
+            x=["Raw tokens", "Quality-adjusted"],
+            y=y,
+            mode="lines+markers+text",
+            line={"color": color, "width": 3 if kind != "other" else 2},
+            marker={"size": 9, "symbol": "x" if kind == "suspected" else "circle"},
+            text=[f"{name} #{int(row['rank_raw'])}", f"#{int(row['rank_adjusted'])} {name}"],
+            textposition=["middle left", "middle right"],
+            name=name,
+            showlegend=False,
+            hovertemplate=f"{name}<br>raw #{int(row['rank_raw'])}: {row['tokens']:,.0f} tokens<br>"
+            f"adjusted #{int(row['rank_adjusted'])}: {row['adjusted_tokens']:,.0f}<extra>{kind}</extra>",
+        )
+    for kind, color, symbol in (("Suspected", REAL, "x"), ("Declared automation", AUTOMATION, "circle"),
+                                ("Other", SCOREBOARD, "circle")):  # fmt: skip
+        fig.add_scatter(x=[None], y=[None], mode="markers", marker={"color": color, "symbol": symbol, "size": 9},
+                        name=kind)  # fmt: skip
+    fig.update_layout(
+        title=f"Rank shift: raw top {top} and adjusted top {top}",
+        height=max(360, 28 * (top + 2)),
+        yaxis={"autorange": "reversed", "range": [floor + 0.5, 0.5], "title": "rank", "dtick": 1 if top <= 20 else 5},
+        xaxis={"range": [-0.9, 1.9]},
+        **{**_LAYOUT, "hovermode": "closest"},
+    )
+    fig.add_hline(y=top + 0.75, line={"dash": "dot", "color": "#bbbbbb"})
+    return fig
+
+
+def decoupling(weekly: pd.DataFrame, orgs: list[str]) -> go.Figure:
+    """Per org: tokens and outcome units as indices (first four weeks = 100), four-week rolling sums.
+
+    `weekly` has org_name, week, tokens, outcome_units (complete weeks only).
+    """
+    fig = go.Figure()
+    palette = ["#1b6ca8", "#b5442c", "#2f6f4f", "#7a4fa0", "#c28a00", "#4a6fa5", "#8c564b", "#555555"]
+    for i, org in enumerate(orgs):
+        part = weekly[weekly["org_name"] == org].sort_values("week")
+        if len(part) < 5:
+            continue
+        color = palette[i % len(palette)]
+        for measure, dash, label in (("tokens", "solid", "tokens"), ("outcome_units", "dot", "outcomes")):
+            rolling = part[measure].rolling(4).sum()
+            base = rolling.dropna().iloc[0] if rolling.notna().any() else None
+            if not base:
+                continue
+            fig.add_scatter(
+                x=part["week"],
+                y=rolling / base * 100,
+                name=f"{_label(org)}: {label}",
+                mode="lines",
+                line={"color": color, "dash": dash, "width": 2.5},
+                legendgroup=_label(org),
+                hovertemplate="%{y:.0f}<extra>%{fullData.name}</extra>",
+            )
+    fig.update_layout(
+        title="Tokens (solid) against outcomes (dotted), four-week totals indexed to 100",
+        yaxis={"title": "index"},
+        **_LAYOUT,
+    )
+    return fig

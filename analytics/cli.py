@@ -1,4 +1,4 @@
-"""The `python -m analytics` command line: demo, ingest, status, adoption, refresh, prices."""
+"""The `python -m analytics` command line: demo, ingest, detect, leaderboard, status, adoption, refresh, prices."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import detect, formats, marts, thresholds
+from analytics import detect, formats, leaderboard, marts, thresholds
 from analytics import ingest as importer
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
@@ -82,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=None, help="write one CSV row per person scored")
     p.add_argument("--config", type=Path, default=None, help="detection thresholds TOML (default: $GOODHART_DETECTION)")
     p.set_defaults(run=cmd_detect)
+
+    p = sub.add_parser("leaderboard", parents=[common], help="raw and quality-adjusted token rankings")
+    p.add_argument("--level", choices=["person", "team"], default="person", help="rank people or teams")
+    p.add_argument("--top", type=_positive, default=10, help="rows in the raw or the adjusted top N (default 10)")
+    p.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD (default: the first day of data)")
+    p.add_argument("--until", type=_day, default=None, help="last day, YYYY-MM-DD (default: the last day of data)")
+    p.add_argument("--tool", default=None, help="count only this tool's tokens")
+    p.add_argument("--team", default=None, help="only people in this team (team_id) and the teams below it")
+    p.add_argument("--out", type=Path, default=None, help="write the rows as CSV")
+    p.set_defaults(run=cmd_leaderboard)
 
     p = sub.add_parser("status", parents=[common], help="what the database holds")
     p.set_defaults(run=cmd_status)
@@ -300,6 +310,62 @@ def cmd_detect(args) -> dict:
     }
 
 
+def cmd_leaderboard(args) -> dict:
+    if args.since and args.until and args.since > args.until:
+        raise UsageError(f"--since {args.since} is after --until {args.until}")
+    con = connect_read_only(args.db)
+    try:
+        wh = Warehouse(con)
+        bounds = wh.date_bounds()
+        if bounds is None:
+            raise WarehouseError("the database holds no usage to rank: load data with `ingest` or build the `demo`")
+        since, until = args.since or bounds[0], args.until or bounds[1]
+        if args.team and not con.execute("SELECT 1 FROM dim_teams WHERE team_id = ?", [args.team]).fetchone():
+            raise UsageError(f"--team {args.team}: no such team_id")
+        raw = wh.leaderboard_people(since, until, args.tool, args.team)
+        k = leaderboard.k_anonymity()
+        if 0 < len(raw) < k:
+            raise UsageError(f"only {len(raw)} people in this selection; nobody is ranked among fewer than {k}")
+        # the command reads the database file itself, so it shows names; the app shows pseudonyms
+        board = leaderboard.people_board(raw, key=wh.pseudonym_key, show_names=True)
+        withheld = 0
+        if args.level == "team":
+            board, withheld = leaderboard.team_board(board, raw, k=k)
+        head = leaderboard.headline(board, args.top)
+    finally:
+        con.close()
+    rows = board[(board["rank_raw"] <= args.top) | (board["rank_adjusted"] <= args.top)]
+    if args.out:
+        table = rows.copy()
+        table["flagged"] = table["flagged"].map({True: "true", False: "false"})
+        table["adjusted_tokens"] = table["adjusted_tokens"].round(1)
+        table.to_csv(args.out, index=False)
+    return {
+        "level": args.level,
+        "since": str(since),
+        "until": str(until),
+        "rows": len(rows),
+        "ranked": len(board),
+        "withheld_small_teams": withheld,
+        "tokens": int(board["tokens"].sum()),
+        "adjusted_tokens": round(float(board["adjusted_tokens"].sum())),
+        "top_kept": head.kept if head else 0,
+        "top_suspected_share": round(head.suspected_share, 4) if head else 0.0,
+        "top": [
+            {
+                "rank_raw": int(r.rank_raw),
+                "entity_id": r.entity_id,
+                "entity_name": r.entity_name,
+                "tokens": int(r.tokens),
+                "adjusted_tokens": round(float(r.adjusted_tokens)),
+                "rank_adjusted": int(r.rank_adjusted),
+                "flagged": bool(r.flagged),
+            }
+            for r in rows.head(args.top).itertuples()
+        ],
+    }
+
+
 def cmd_refresh(args) -> dict:
     con = connect(args.db, create=False)
     try:
@@ -383,6 +449,21 @@ def _human(command: str, out: dict) -> str:
             f"{out['tokens_at_stake']:,} of {out['tokens']:,} tokens in their suspect weeks"
         ]
         lines += [f"  {t['user_id']} ({t['suspicion']:.2f}): {t['reasons']}" for t in out["top"]]
+        return "\n".join(lines)
+    if command == "leaderboard":
+        noun = "people" if out["level"] == "person" else "teams"
+        lines = [
+            f"{out['since']} to {out['until']}: {out['ranked']:,} {noun} ranked; of the raw top "
+            f"{len(out['top'])}, {out['top_kept']} stay in the adjusted top; {out['top_suspected_share']:.0%} of their "
+            "tokens was suspected inflation"
+        ]
+        lines += [
+            f"  #{t['rank_raw']:<4} {t['entity_name']:<32} {t['tokens']:>16,} -> adjusted #{t['rank_adjusted']:<5}"
+            f" {t['adjusted_tokens']:>16,}" + ("  suspected" if t["flagged"] else "")
+            for t in out["top"]
+        ]
+        if out["withheld_small_teams"]:
+            lines.append(f"{out['withheld_small_teams']} team(s) under the small-group limit are not ranked")
         return "\n".join(lines)
     if command == "formats":
         if not out["formats"]:

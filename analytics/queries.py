@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from analytics import marts
+from analytics import leaderboard, marts
 from analytics.warehouse import get_meta, sql_text
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
@@ -129,6 +129,26 @@ class Warehouse:
             "weeks": self._frame("q_evidence_weeks", user_id=user_id),
             "partners": self._frame("q_evidence_partners", user_id=user_id),
         }
+
+    # -- leaderboards ----------------------------------------------------------------------------------
+
+    @property
+    def pseudonym_key(self) -> str:
+        return get_meta(self.con, "pseudonym_key") or self.data_version
+
+    def leaderboard_people(self, start: date, end: date, tool: str | None = None, subtree: str | None = None):
+        """Per person: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py)."""
+        return self._frame("q_leaderboard_people", **leaderboard.query_params(start, end, tool, subtree))
+
+    def leaderboard_filters(self) -> pd.DataFrame:
+        """The tools and teams (by tree path) a leaderboard can be narrowed to."""
+        return self._frame("q_leaderboard_filters")
+
+    def decoupling_weeks(self, start: date, end: date) -> pd.DataFrame:
+        """Per top-level org and week: people, tokens, outcome units and the measurable share of tokens."""
+        params = leaderboard.query_params(start, end, None, None)
+        keep = ("start", "end", "w_edit", "w_commit", "w_pr", "w_review", "w_ticket")
+        return self._frame("q_decoupling_weeks", **{k: params[k] for k in keep})
 
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:

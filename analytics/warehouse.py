@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
@@ -148,6 +149,8 @@ def connect_read_only(path: Path | str) -> duckdb.DuckDBPyConnection:
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(SCHEMA)
     con.execute("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING", [SCHEMA_VERSION])
+    # the key of this database's pseudonyms (analytics/leaderboard.py): stable across refreshes, never shown
+    con.execute("INSERT INTO meta VALUES ('pseudonym_key', ?) ON CONFLICT (key) DO NOTHING", [secrets.token_hex(16)])
     if con.execute("SELECT count(*) FROM prices").fetchone()[0] == 0:
         load_prices(con, default_prices_path())
     from analytics import marts  # marts builds on this module

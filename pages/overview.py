@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import charts
+from analytics import charts, leaderboard
 from analytics.privacy import DEFAULT_K, suppress_small_groups
 from pages._shared import data
+from pages._shared.text import md
 
 
 def main(loaders: data.Loaders, start, end) -> None:
@@ -58,6 +59,8 @@ def main(loaders: data.Loaders, start, end) -> None:
     with right:
         st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
     split_section(loaders.token_split(start, end), set(weekly["week"]))
+    adjusted_section(loaders, start, end)
+    decoupling_section(loaders.decoupling_weeks(start, end), set(weekly["week"]))
 
     orgs_section(loaders.org_comparison(start, end))
     unattributed_note(loaders.unattributed_summary())
@@ -188,6 +191,74 @@ def split_section(split: pd.DataFrame, weeks: set) -> None:
     st.caption(
         "Suspected inflation: all tokens of a suspected person in their suspect weeks (see *Suspected "
         "inflation*). Declared automation: scheduled jobs, counted apart and never suspected."
+    )
+
+
+def adjusted_section(loaders: data.Loaders, start, end) -> None:
+    """Raw against quality-adjusted token totals (definitions on the Leaderboards page)."""
+    raw = loaders.leaderboard_people(start, end, None, None)
+    if raw.empty:
+        return
+    board = leaderboard.people_board(raw, key=loaders.pseudonym_key(), show_names=False)
+    tokens, adjusted = float(board["tokens"].sum()), float(board["adjusted_tokens"].sum())
+    cols = st.columns(3)
+    cols[0].metric("Raw tokens (people)", short_number(tokens), help="Every token attributed to a person.")
+    cols[1].metric(
+        "Quality-adjusted tokens",
+        short_number(adjusted),
+        help="Suspected inflation removed, cache reads at a tenth, and use whose outcome yield is far below "
+        "comparable peers' discounted. The Leaderboards page defines it in full.",
+    )
+    cols[2].metric(
+        "Adjusted share of raw",
+        f"{adjusted / tokens:.0%}" if tokens else "–",
+        help="How much of the token scoreboard survives the quality adjustment.",
+    )
+
+
+def decoupling_section(weekly: pd.DataFrame, weeks: set) -> None:
+    """Per top-level org: is token use growing faster than the outcomes it should produce?"""
+    st.subheader("Decoupling monitor")
+    weekly = weekly[weekly["week"].isin(weeks)]
+    k = leaderboard.k_anonymity()
+    orgs = leaderboard.decoupling(weekly, k=k)
+    n = leaderboard.DECOUPLING_WEEKS
+    if orgs.empty:
+        st.info(f"Needs {2 * n} complete weeks for an org of at least {k} people: widen the date range in the sidebar.")
+        return
+    st.caption(
+        f"Tokens and outcome units in the last {n} complete weeks against the {n} before, per top-level org. "
+        f"An org is decoupling when its tokens grew {leaderboard.TOKENS_GROWTH:.0%} or more while its outcomes "
+        f"grew by less than a quarter as much."
+    )
+    decoupled = orgs[orgs["status"] == "decoupling"]
+    for row in decoupled.itertuples():
+        outcomes = "fell" if row.outcomes_growth < 0 else f"grew {row.outcomes_growth:+.0%}"
+        st.warning(
+            f"{md(row.org_name)}: tokens grew {row.tokens_growth:+.0%} while outcomes {outcomes}.",
+            icon=":material/trending_up:",
+        )
+    if decoupled.empty:
+        st.success("No org's token use is outgrowing its outcomes.", icon=":material/check_circle:")
+    st.plotly_chart(charts.decoupling(weekly, orgs["org_name"].head(6).tolist()), key="decoupling_chart")
+    st.dataframe(
+        orgs[["org_name", "people", "tokens_growth", "outcomes_growth", "measurable_share", "status"]],
+        hide_index=True,
+        column_config={
+            "org_name": st.column_config.TextColumn("Org"),
+            "people": st.column_config.NumberColumn("People", format="%d"),
+            "tokens_growth": st.column_config.NumberColumn("Tokens growth", format="percent"),
+            "outcomes_growth": st.column_config.NumberColumn("Outcomes growth", format="percent"),
+            "measurable_share": st.column_config.ProgressColumn(
+                "Measurable",
+                format="percent",
+                min_value=0,
+                max_value=1,
+                help="Share of the org's tokens spent in tools that report outcomes; under half gives no verdict.",
+            ),
+            "status": st.column_config.TextColumn("Status"),
+        },
+        key="decoupling_table",
     )
 
 

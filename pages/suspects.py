@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import pandas as pd
@@ -11,6 +10,7 @@ import streamlit as st
 from analytics import charts, detect, reviews, thresholds
 from pages import overview
 from pages._shared import data
+from pages._shared.text import md
 
 STATE_LABELS = {
     "open": "Open",
@@ -19,11 +19,6 @@ STATE_LABELS = {
     "dismissed": "Dismissed",
 }
 ACTION_LABELS = {"confirm": "Confirm: this is inflation", "dismiss": "Dismiss: not inflation", "note": "Add a note"}
-
-
-def md(text: object) -> str:
-    """Data-derived text made inert for Markdown (names can hold *, _, [, ...)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~$])", r"\\\1", str(text))
 
 
 def main(loaders: data.Loaders, start: date, end: date, store) -> None:

@@ -43,7 +43,8 @@ def test_overview_headline_matches_the_adoption_command(monkeypatch, demo_db):
     assert got["Active (scoreboard)"] == f"{want['active_share']:.0%}"
     assert got["Real adoption"] == f"{want['real_share']:.0%}"
     assert at.subheader[0].value == f"Week of {date.fromisoformat(want['week']):%d %b %Y}"
-    assert len(at.get("plotly_chart")) == 6
+    assert "decoupling_chart" in [c.key for c in at.get("plotly_chart")]
+    assert len(at.get("plotly_chart")) == 7
     assert at.sidebar.warning[0].value.startswith("Demo data")
 
 
@@ -134,3 +135,21 @@ def test_a_database_from_elsewhere_is_refused_not_changed(monkeypatch, tmp_path)
     at = run_app(monkeypatch, db)
     assert not at.exception
     assert "not a Goodhart database" in at.error[0].value
+
+
+def test_overview_shows_raw_against_adjusted_tokens_and_the_decoupling_monitor(monkeypatch, demo_db):
+    from analytics import leaderboard
+    from pages import overview
+
+    at = run_app(monkeypatch, demo_db)
+    start, end = at.session_state["goodhart.range"]
+    wh = Warehouse(connect_read_only(demo_db))
+    board = leaderboard.people_board(wh.leaderboard_people(start, end), key="k", show_names=False)
+    got = metrics(at)
+    assert got["Raw tokens (people)"] == overview.short_number(board["tokens"].sum())
+    assert got["Quality-adjusted tokens"] == overview.short_number(board["adjusted_tokens"].sum())
+    assert board["adjusted_tokens"].sum() < board["tokens"].sum()
+    # the monitor's table holds every top-level org of at least k people, each with a verdict
+    table = next(d.value for d in at.dataframe if "tokens_growth" in d.value.columns)
+    assert len(table) > 0 and table["status"].isin(["in step", "decoupling", "no usage before"]).any()
+    assert (table["people"] >= leaderboard.k_anonymity()).all()

@@ -129,3 +129,15 @@ class Loaders:
 
     def evidence(self, user_id: str, start: date, end: date) -> dict:
         return self._get("evidence", user_id, start, end)
+
+    def leaderboard_people(self, start: date, end: date, tool: str | None, subtree: str | None) -> pd.DataFrame:
+        return self._get("leaderboard_people", start, end, tool, subtree)
+
+    def leaderboard_filters(self) -> pd.DataFrame:
+        return self._get("leaderboard_filters")
+
+    def decoupling_weeks(self, start: date, end: date) -> pd.DataFrame:
+        return self._get("decoupling_weeks", start, end)
+
+    def pseudonym_key(self) -> str:
+        return self.wh.pseudonym_key

@@ -1,0 +1,62 @@
+-- grain: one row per person with tokens in the weeks overlapping [$start, $end], within the tool ($tool, NULL
+-- for all) and org subtree ($subtree, NULL for the whole company) asked for. Definitions: analytics/leaderboard.py.
+-- Outcome yield and its peers are judged on the person's whole use (every tool) across the whole company, so
+-- a filter changes which tokens are shown, never the standard they are held to.
+WITH span AS (
+    SELECT * FROM mart_person_week_tool
+    WHERE week BETWEEN date_trunc('week', CAST($start AS DATE)) AND CAST($end AS DATE)
+), by_tool AS (
+    SELECT user_id, tool, sum(tokens) AS tokens, sum(tokens - suspected_tokens) AS kept_tokens
+    FROM span GROUP BY ALL
+), person AS (
+    SELECT s.user_id,
+           sum(s.tokens - s.suspected_tokens) AS kept_tokens,
+           sum(s.edits_accepted) * $w_edit + sum(s.commits) * $w_commit + sum(s.prs_merged) * $w_pr
+               + sum(s.reviews) * $w_review + sum(s.tickets_closed) * $w_ticket AS outcome_units,
+           bool_or(s.uses_outcome_source) AS measurable,
+           (SELECT arg_max(b.tool, b.tokens) FROM by_tool b WHERE b.user_id = s.user_id) AS main_tool
+    FROM span s GROUP BY s.user_id
+), judged AS (
+    -- the role is the title without seniority words, as detection's peer groups use
+    SELECT p.*, COALESCE(nullif(trim(regexp_replace(regexp_replace(lower(COALESCE(d.title, '')),
+               '\b(senior|sr|staff|principal|lead|junior|jr|associate|distinguished|[ivx]+|[0-9]+)\b\.?', ' ', 'g'),
+               '\s+', ' ', 'g')), ''), 'unknown') AS role,
+           CASE WHEN p.measurable AND p.kept_tokens >= $min_tokens
+                THEN p.outcome_units * 1e6 / p.kept_tokens END AS yield_per_m
+    FROM person p JOIN dim_people d USING (user_id)
+), peers AS (
+    SELECT *,
+           count(yield_per_m) OVER (PARTITION BY main_tool, role) AS n_role,
+           median(yield_per_m) OVER (PARTITION BY main_tool, role) AS med_role,
+           count(yield_per_m) OVER (PARTITION BY main_tool) AS n_tool,
+           median(yield_per_m) OVER (PARTITION BY main_tool) AS med_tool,
+           median(yield_per_m) OVER () AS med_all
+    FROM judged
+), factor AS (
+    SELECT user_id, main_tool, role, outcome_units, yield_per_m,
+           CASE WHEN n_role >= $min_peers THEN med_role WHEN n_tool >= $min_peers THEN med_tool ELSE med_all END
+               AS peer_yield_per_m,
+           CASE WHEN n_role >= $min_peers THEN main_tool || ' / ' || role
+                WHEN n_tool >= $min_peers THEN main_tool ELSE 'everyone' END AS peer_group
+    FROM peers
+), shown AS (
+    SELECT s.user_id, sum(s.tokens) AS tokens, sum(s.suspected_tokens) AS suspected_tokens,
+           sum(s.scheduled_tokens) AS scheduled_tokens, sum(s.cost_usd) AS cost_usd,
+           -- cache reads inside the kept tokens, in proportion when a week was partly suspected
+           sum(s.cache_read_tokens * (s.tokens - s.suspected_tokens) / nullif(s.tokens, 0)) AS kept_cache_read_tokens,
+           sum(s.tokens - s.suspected_tokens) AS kept_tokens,
+           bool_or(s.is_suspected) AS flagged
+    FROM span s
+    WHERE ($tool IS NULL OR s.tool = $tool)
+      AND ($subtree IS NULL OR s.team_id IN (SELECT team_id FROM team_ancestors WHERE ancestor_id = $subtree))
+    GROUP BY s.user_id HAVING sum(s.tokens) > 0
+)
+SELECT s.user_id, d.display_name, d.team_id, d.team_name, d.org_name,
+       CAST(s.tokens AS BIGINT) AS tokens, CAST(s.suspected_tokens AS BIGINT) AS suspected_tokens,
+       CAST(s.scheduled_tokens AS BIGINT) AS scheduled_tokens, s.cost_usd,
+       CAST(COALESCE(s.kept_cache_read_tokens, 0) AS BIGINT) AS kept_cache_read_tokens, s.flagged,
+       f.main_tool, f.peer_group, f.outcome_units, f.yield_per_m, f.peer_yield_per_m,
+       CASE WHEN f.yield_per_m IS NULL OR COALESCE(f.peer_yield_per_m, 0) <= 0 THEN 1.0
+            ELSE least(1.0, f.yield_per_m / ($far_below * f.peer_yield_per_m)) END AS yield_factor,
+       s.kept_tokens - (1 - $cache_weight) * COALESCE(s.kept_cache_read_tokens, 0) AS effective_tokens
+FROM shown s JOIN factor f USING (user_id) JOIN dim_people d USING (user_id);
