@@ -192,20 +192,21 @@ def rank_slope(rows: pd.DataFrame, top: int) -> go.Figure:
     for i, row in rows.reset_index(drop=True).iterrows():
         kind = "suspected" if row["flagged"] else ("automation" if automation.iloc[i] else "other")
         color = {"suspected": REAL, "automation": AUTOMATION, "other": SCOREBOARD}[kind]
-        y = [min(row["rank_raw"], floor), min(row["rank_adjusted"], floor)]
+        ranks = (int(row["rank_raw"]), int(row["rank_adjusted"]))
         name = _label(row["entity_name"])
+        # places beyond the top meet on one "below" row, unlabelled (the hover says where they went)
         fig.add_scatter(
             x=["Raw tokens", "Quality-adjusted"],
-            y=y,
+            y=[min(r, floor) for r in ranks],
             mode="lines+markers+text",
             line={"color": color, "width": 3 if kind != "other" else 2},
             marker={"size": 9, "symbol": "x" if kind == "suspected" else "circle"},
-            text=[f"{name} #{int(row['rank_raw'])}", f"#{int(row['rank_adjusted'])} {name}"],
+            text=[f"{name} #{ranks[0]}" if ranks[0] <= top else "", f"#{ranks[1]} {name}" if ranks[1] <= top else ""],
             textposition=["middle left", "middle right"],
             name=name,
             showlegend=False,
-            hovertemplate=f"{name}<br>raw #{int(row['rank_raw'])}: {row['tokens']:,.0f} tokens<br>"
-            f"adjusted #{int(row['rank_adjusted'])}: {row['adjusted_tokens']:,.0f}<extra>{kind}</extra>",
+            hovertemplate=f"{name}<br>raw #{ranks[0]}: {row['tokens']:,.0f} tokens<br>"
+            f"adjusted #{ranks[1]}: {row['adjusted_tokens']:,.0f}<extra>{kind}</extra>",
         )
     for kind, color, symbol in (("Suspected", REAL, "x"), ("Declared automation", AUTOMATION, "circle"),
                                 ("Other", SCOREBOARD, "circle")):  # fmt: skip
@@ -214,7 +215,13 @@ def rank_slope(rows: pd.DataFrame, top: int) -> go.Figure:
     fig.update_layout(
         title=f"Rank shift: raw top {top} and adjusted top {top}",
         height=max(360, 28 * (top + 2)),
-        yaxis={"autorange": "reversed", "range": [floor + 0.5, 0.5], "title": "rank", "dtick": 1 if top <= 20 else 5},
+        yaxis={
+            "autorange": "reversed",
+            "range": [floor + 0.5, 0.5],
+            "title": "rank",
+            "tickvals": [*range(1, top + 1, 1 if top <= 20 else 5), floor],
+            "ticktext": [*(str(r) for r in range(1, top + 1, 1 if top <= 20 else 5)), f"below {top}"],
+        },
         xaxis={"range": [-0.9, 1.9]},
         **{**_LAYOUT, "hovermode": "closest"},
     )

@@ -24,6 +24,7 @@ are shown by pseudonym unless names are allowed (`GOODHART_SHOW_NAMES=1` until v
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import os
@@ -67,6 +68,7 @@ def names_allowed() -> bool:
     return os.environ.get("GOODHART_SHOW_NAMES", "").strip().lower() in {"1", "true", "yes"}
 
 
+@functools.lru_cache(maxsize=100_000)
 def pseudonym(user_id: str, key: str) -> str:
     """A stable stand-in name that cannot be reversed without the key (a keyed hash, not a plain one)."""
     digest = hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()

@@ -80,7 +80,7 @@ def filters(loaders: data.Loaders) -> tuple[str, str | None, str | None, int]:
 
 
 def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, date]) -> None:
-    head = st.columns([5, 1])
+    head = st.columns([3, 1])
     head[0].title("Leaderboards")
     with head[1].popover("How boards are adjusted", icon=":material/help:"):
         st.markdown(definitions())
@@ -116,12 +116,12 @@ def headline_section(head: lb.Headline | None) -> None:
         return
     cols = st.columns(4)
     cols[0].metric(
-        f"Raw top {head.top} still in the adjusted top {head.top}",
+        f"Raw top {head.top} kept",
         f"{head.kept} of {head.top}",
         help="How many of the people the token scoreboard ranks highest keep their place once padding is taken out.",
     )
     cols[1].metric(
-        f"Suspected inflation in the raw top {head.top}",
+        f"Inflation in raw top {head.top}",
         f"{head.suspected_share:.0%}",
         help=f"Share of the raw top {head.top}'s tokens that fell in suspect weeks.",
     )
@@ -144,7 +144,7 @@ def _marks(board: pd.DataFrame) -> pd.Series:
     flagged = board["flagged"].astype(bool)
     return pd.Series(
         [
-            ", ".join(m for m, on in (("suspected", f), ("declared automation", a)) if on)
+            ", ".join(m for m, on in (("suspected", f), ("automation", a)) if on)
             for f, a in zip(flagged, automation, strict=True)
         ],
         index=board.index,
@@ -216,7 +216,9 @@ def boards(shown: pd.DataFrame, top: int, level: str, extra: list[str]) -> None:
         "rank_shift": st.column_config.NumberColumn(
             "Shift", format="%+d", help="Places gained (+) or lost (−) once adjusted", width="small"
         ),
-        "marks": st.column_config.TextColumn("Marks", help="Suspected inflation; declared automation"),
+        "marks": st.column_config.TextColumn(
+            "Marks", help="suspected: suspect weeks in the period; automation: declared (scheduled) jobs"
+        ),
         "team": st.column_config.TextColumn("Team"),
         "org_name": st.column_config.TextColumn("Org"),
         "people": st.column_config.NumberColumn("People", format="%d", width="small"),

@@ -57,3 +57,43 @@ def test_suspected_inflation_page_shows_cases_and_evidence_in_a_real_browser(app
         assert page.locator(".js-plotly-plot").count() == 3  # heatmap, prompt gaps, tokens vs outcomes
         assert page.locator('[data-testid="stException"]').count() == 0
         assert not errors, errors
+
+
+def test_leaderboards_show_both_boards_and_follow_a_filter_in_a_real_browser(app_url, demo_db):
+    from analytics import leaderboard as lb
+    from pages import leaderboards
+
+    wh = Warehouse(connect_read_only(demo_db))
+    bounds = wh.date_bounds()
+    start, end = leaderboards.period_span(leaderboards.PERIODS[0], bounds, bounds)
+    heads = {
+        tool: lb.headline(lb.people_board(wh.leaderboard_people(start, end, tool, None), key="k", show_names=False))
+        for tool in (None, "copilot")
+    }
+    wh.con.close()
+    assert heads[None] != heads["copilot"]  # else the filter step below could not tell
+    with chromium_page() as page:
+        errors = open_app(page, app_url)
+        open_page(page, "Leaderboards", ready='[data-testid="stDownloadButton"]')
+        assert page.url.endswith("/rankings")
+        values = metric_values(page)
+        assert values["Raw top 10 kept"] == f"{heads[None].kept} of 10"
+        assert values["Inflation in raw top 10"] == f"{heads[None].suspected_share:.0%}"
+        assert page.get_by_role("heading", name="Raw token scoreboard").first.is_visible()
+        assert page.get_by_role("heading", name="Quality-adjusted").first.is_visible()
+        assert page.locator(".js-plotly-plot").count() >= 1  # the rank-shift chart
+        # narrow to one tool through the control, as a person would
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Tool").click()
+        page.get_by_role("option", name="copilot").click()
+        want = f"{heads['copilot'].suspected_share:.0%}"
+        page.wait_for_function(
+            """want => [...document.querySelectorAll('[data-testid="stMetric"]')].some(m =>
+                m.innerText.includes('Inflation in raw top 10') && m.innerText.includes(want))""",
+            arg=want,
+            timeout=30_000,
+        )
+        assert metric_values(page)["Raw top 10 kept"] == f"{heads['copilot'].kept} of 10"
+        page.get_by_role("button", name="How boards are adjusted").click()
+        assert page.get_by_text("Adjusted tokens never exceed raw tokens", exact=False).first.is_visible()
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert not errors, errors

@@ -53,3 +53,33 @@ def test_groups_under_k_are_withheld():
     assert list(visible["org"]) == ["b"] and hidden == 2
     with pytest.raises(ValueError, match="at least 1"):
         suppress_small_groups(frame, k=0)
+
+
+def test_rank_slope_escapes_names_and_gathers_places_beyond_the_top():
+    rows = pd.DataFrame(
+        {
+            "entity_name": ["<b>Ann</b>", "Bo", "Cy"],
+            "rank_raw": [1, 2, 40],
+            "rank_adjusted": [30, 1, 2],
+            "tokens": [900, 500, 100],
+            "adjusted_tokens": [10, 400, 90],
+            "flagged": [True, False, False],
+            "scheduled_tokens": [0, 0, 50],
+        }
+    )
+    fig = charts.rank_slope(rows, top=2)
+    people = [t for t in fig.data if t.x[0] is not None]
+    assert [list(t.y) for t in people] == [[1, 3.5], [2, 1], [3.5, 2]]  # beyond the top: the "below" row
+    assert people[0].text == ("&lt;b&gt;Ann&lt;/b&gt; #1", "")
+    assert [t.line.color for t in people] == [charts.REAL, charts.SCOREBOARD, charts.AUTOMATION]
+    assert list(fig.layout.yaxis.ticktext) == ["1", "2", "below 2"]
+
+
+def test_decoupling_indexes_four_week_totals_to_100():
+    weeks = pd.date_range("2026-09-07", periods=6, freq="7D")
+    weekly = pd.DataFrame(
+        {"org_name": "Eng", "week": weeks, "tokens": [1, 1, 1, 1, 2, 2], "outcome_units": [1, 1, 1, 1, 1, 1]}
+    )
+    fig = charts.decoupling(weekly, ["Eng"])
+    tokens, outcomes = fig.data
+    assert list(tokens.y[3:]) == [100, 125, 150] and list(outcomes.y[3:]) == [100, 100, 100]

@@ -3,19 +3,25 @@
 -- Outcome yield and its peers are judged on the person's whole use (every tool) across the whole company, so
 -- a filter changes which tokens are shown, never the standard they are held to.
 WITH span AS (
-    SELECT * FROM mart_person_week_tool
+    -- one pass over the mart: everything below derives from these person x tool x team sums
+    SELECT user_id, tool, team_id,
+           sum(tokens) AS tokens, sum(suspected_tokens) AS suspected_tokens,
+           sum(scheduled_tokens) AS scheduled_tokens, sum(cost_usd) AS cost_usd,
+           -- cache reads inside the kept tokens, in proportion when a week was partly suspected
+           sum(cache_read_tokens * (tokens - suspected_tokens) / nullif(tokens, 0)) AS kept_cache_read_tokens,
+           sum(edits_accepted) * $w_edit + sum(commits) * $w_commit + sum(prs_merged) * $w_pr
+               + sum(reviews) * $w_review + sum(tickets_closed) * $w_ticket AS outcome_units,
+           bool_or(uses_outcome_source) AS measurable, bool_or(is_suspected) AS flagged
+    FROM mart_person_week_tool
     WHERE week BETWEEN date_trunc('week', CAST($start AS DATE)) AND CAST($end AS DATE)
-), by_tool AS (
-    SELECT user_id, tool, sum(tokens) AS tokens, sum(tokens - suspected_tokens) AS kept_tokens
-    FROM span GROUP BY ALL
+    GROUP BY ALL
 ), person AS (
-    SELECT s.user_id,
-           sum(s.tokens - s.suspected_tokens) AS kept_tokens,
-           sum(s.edits_accepted) * $w_edit + sum(s.commits) * $w_commit + sum(s.prs_merged) * $w_pr
-               + sum(s.reviews) * $w_review + sum(s.tickets_closed) * $w_ticket AS outcome_units,
-           bool_or(s.uses_outcome_source) AS measurable,
-           (SELECT arg_max(b.tool, b.tokens) FROM by_tool b WHERE b.user_id = s.user_id) AS main_tool
-    FROM span s GROUP BY s.user_id
+    SELECT user_id, sum(tokens - suspected_tokens) AS kept_tokens, sum(outcome_units) AS outcome_units,
+           bool_or(measurable) AS measurable, arg_max(tool, tokens) AS main_tool
+    FROM (SELECT user_id, tool, sum(tokens) AS tokens, sum(suspected_tokens) AS suspected_tokens,
+                 sum(outcome_units) AS outcome_units, bool_or(measurable) AS measurable
+          FROM span GROUP BY ALL)
+    GROUP BY user_id
 ), judged AS (
     -- the role is the title without seniority words, as detection's peer groups use
     SELECT p.*, COALESCE(nullif(trim(regexp_replace(regexp_replace(lower(COALESCE(d.title, '')),
@@ -40,16 +46,14 @@ WITH span AS (
                 WHEN n_tool >= $min_peers THEN main_tool ELSE 'everyone' END AS peer_group
     FROM peers
 ), shown AS (
-    SELECT s.user_id, sum(s.tokens) AS tokens, sum(s.suspected_tokens) AS suspected_tokens,
-           sum(s.scheduled_tokens) AS scheduled_tokens, sum(s.cost_usd) AS cost_usd,
-           -- cache reads inside the kept tokens, in proportion when a week was partly suspected
-           sum(s.cache_read_tokens * (s.tokens - s.suspected_tokens) / nullif(s.tokens, 0)) AS kept_cache_read_tokens,
-           sum(s.tokens - s.suspected_tokens) AS kept_tokens,
-           bool_or(s.is_suspected) AS flagged
-    FROM span s
-    WHERE ($tool IS NULL OR s.tool = $tool)
-      AND ($subtree IS NULL OR s.team_id IN (SELECT team_id FROM team_ancestors WHERE ancestor_id = $subtree))
-    GROUP BY s.user_id HAVING sum(s.tokens) > 0
+    SELECT user_id, sum(tokens) AS tokens, sum(suspected_tokens) AS suspected_tokens,
+           sum(scheduled_tokens) AS scheduled_tokens, sum(cost_usd) AS cost_usd,
+           sum(kept_cache_read_tokens) AS kept_cache_read_tokens, sum(tokens - suspected_tokens) AS kept_tokens,
+           bool_or(flagged) AS flagged
+    FROM span
+    WHERE ($tool IS NULL OR tool = $tool)
+      AND ($subtree IS NULL OR team_id IN (SELECT team_id FROM team_ancestors WHERE ancestor_id = $subtree))
+    GROUP BY user_id HAVING sum(tokens) > 0
 )
 SELECT s.user_id, d.display_name, d.team_id, d.team_name, d.org_name,
        CAST(s.tokens AS BIGINT) AS tokens, CAST(s.suspected_tokens AS BIGINT) AS suspected_tokens,

@@ -1,0 +1,96 @@
+"""Leaderboard page speed at scale: `python -m analytics.bench_leaderboard [--users N] [--repeat R] [--keep FILE]`.
+
+Builds a demo organisation of the given size (6,400 people over 180 days is about 10 million events), or
+reuses `--keep FILE`, then times what the Leaderboards page and the Overview's additions ask of the
+database on one read-only connection, as the app holds it: each query once cold (first after opening) and
+R times warm, printing the median and p95 of the warm runs in milliseconds. Server-side time is the query
+plus the pandas work that turns its rows into boards (pseudonyms, ranks, headline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+
+from analytics import leaderboard as lb
+
+
+def _time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
+    started = time.perf_counter()
+    fn()
+    cold = (time.perf_counter() - started) * 1000
+    warm = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        warm.append((time.perf_counter() - started) * 1000)
+    return cold, warm
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m analytics.bench_leaderboard", description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=6400)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--keep", type=Path, default=None, help="build into (or reuse) this database file instead")
+    args = parser.parse_args(argv)
+    from analytics.cli import build_demo
+    from analytics.queries import Warehouse
+    from analytics.warehouse import connect, connect_read_only
+
+    with tempfile.TemporaryDirectory(prefix="goodhart-bench-") as tmp:
+        db = args.keep or Path(tmp) / "bench.duckdb"
+        if not db.exists():
+            started = time.perf_counter()
+            build_demo(db, users=args.users, days=args.days, seed=3, end=date(2026, 11, 20))
+            print(f"built {args.users:,} people x {args.days} days in {time.perf_counter() - started:.0f} s")
+        else:
+            connect(db).close()  # brings older marts up to this version, as any writer would
+        wh = Warehouse(connect_read_only(db))
+        events = wh.con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+        first, last = wh.date_bounds()
+        recent = (last - timedelta(weeks=4) + timedelta(days=1), last)
+        tool = wh.con.execute("SELECT tool FROM mart_person_week_tool GROUP BY 1 ORDER BY sum(tokens) DESC").fetchone()[
+            0
+        ]
+        org = wh.con.execute("SELECT org_id FROM dim_teams WHERE depth = 1 ORDER BY team_id LIMIT 1").fetchone()[0]
+        key = wh.pseudonym_key
+
+        def page(start, end, tool=None, subtree=None):
+            raw = wh.leaderboard_people(start, end, tool, subtree)
+            people = lb.people_board(raw, key=key, show_names=False)
+            lb.team_board(people, raw, k=lb.k_anonymity())
+            return lb.headline(people)
+
+        cases = {
+            "people board, whole range": lambda: page(first, last),
+            "people board, last 4 weeks": lambda: page(*recent),
+            f"people board, tool {tool}": lambda: page(first, last, tool),
+            f"people board, org {org}": lambda: page(first, last, None, org),
+            "filter options": wh.leaderboard_filters,
+            "decoupling monitor": lambda: lb.decoupling(wh.decoupling_weeks(first, last), k=lb.k_anonymity()),
+        }
+        print(f"{events:,} events; {args.repeat} warm runs per query after one cold run")
+        print(f"{'query':<40} {'cold ms':>9} {'p50 ms':>9} {'p95 ms':>9}")
+        worst = 0.0
+        for name, fn in cases.items():
+            cold, warm = _time(fn, args.repeat)
+            worst = max(worst, _p95(warm))
+            print(f"{name:<40} {cold:>9.1f} {statistics.median(warm):>9.1f} {_p95(warm):>9.1f}")
+        print(f"worst warm p95: {worst:.1f} ms")
+        wh.con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
