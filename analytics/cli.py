@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, default=None, help="detection thresholds TOML (default: $GOODHART_DETECTION)")
     p.set_defaults(run=cmd_detect)
 
-    p = sub.add_parser("leaderboard", parents=[common], help="raw and quality-adjusted token rankings")
+    p = sub.add_parser("leaderboard", parents=[common], help="raw and quality-adjusted token rankings over whole weeks")
     p.add_argument("--level", choices=["person", "team"], default="person", help="rank people or teams")
     p.add_argument("--top", type=_positive, default=10, help="rows in the raw or the adjusted top N (default 10)")
     p.add_argument("--since", type=_day, default=None, help="first day, YYYY-MM-DD (default: the first day of data)")
@@ -319,7 +319,10 @@ def cmd_leaderboard(args) -> dict:
         bounds = wh.date_bounds()
         if bounds is None:
             raise WarehouseError("the database holds no usage to rank: load data with `ingest` or build the `demo`")
+        # the boards count whole weeks (suspect weeks are weeks): report the Monday-to-Sunday span counted
         since, until = args.since or bounds[0], args.until or bounds[1]
+        since = max(since - timedelta(days=since.weekday()), bounds[0])
+        until = min(until + timedelta(days=6 - until.weekday()), bounds[1])
         if args.team and not con.execute("SELECT 1 FROM dim_teams WHERE team_id = ?", [args.team]).fetchone():
             raise UsageError(f"--team {args.team}: no such team_id")
         raw = wh.leaderboard_people(since, until, args.tool, args.team)

@@ -7,11 +7,13 @@ Quality-adjusted tokens count the tokens that produced outcomes fully and paddin
 2. Cache reads count at `CACHE_WEIGHT` (a tenth): re-sending context is cheap to serve and is priced at
    about a tenth of fresh input, so a loop that re-sends it cannot climb the board on volume alone.
 3. Tokens are discounted where the person's outcome yield (outcome units per million kept tokens, over
-   every tool they use in the period) is far below comparable peers' median: under `FAR_BELOW` of it, the
-   tokens count in proportion (a yield at a sixth of the peer median counts half). Peers are people on
-   the same main tool in the same role, falling back to the tool, then to everyone, when fewer than
-   `MIN_PEERS` people with a yield are in the group. Tokens whose outcomes cannot be measured (tools that
-   report none) are not discounted: missing is not zero.
+   every tool they use in the period that reports outcomes) is far below comparable peers' median:
+   under `FAR_BELOW` of it, the tokens count in proportion (a yield at a sixth of the peer median
+   counts half). Peers are people on the same main tool in the same role, falling back to the tool,
+   then to everyone, when fewer than `MIN_PEERS` people with a yield are in the group. Yield and
+   discount cover only use that outcomes can judge (tools that report outcomes); tokens in tools that
+   report none are not discounted: missing is not zero. Outcomes of suspect weeks go with those weeks'
+   tokens, which step 1 removed.
 
 Every step only removes tokens, so adjusted tokens never exceed raw tokens.
 
@@ -24,6 +26,7 @@ are shown by pseudonym unless names are allowed (`GOODHART_SHOW_NAMES=1` until v
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -71,8 +74,8 @@ def names_allowed() -> bool:
 @functools.lru_cache(maxsize=100_000)
 def pseudonym(user_id: str, key: str) -> str:
     """A stable stand-in name that cannot be reversed without the key (a keyed hash, not a plain one)."""
-    digest = hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).hexdigest()
-    return f"Person {digest[:6].upper()}"
+    digest = hmac.new(key.encode(), str(user_id).encode(), hashlib.sha256).digest()
+    return f"Person {base64.b32encode(digest[:5]).decode()}"  # 40 bits: collisions stay rare at 100k people
 
 
 def query_params(start: date, end: date, tool: str | None, subtree: str | None) -> dict:
@@ -113,7 +116,7 @@ def people_board(raw: pd.DataFrame, *, key: str, show_names: bool) -> pd.DataFra
         if show_names
         else board["user_id"].map(lambda u: pseudonym(u, key))
     )
-    board["adjusted_tokens"] = board["effective_tokens"].astype("float64") * board["yield_factor"].astype("float64")
+    board["adjusted_tokens"] = board["adjusted_tokens"].astype("float64")
     board["flagged"] = board["flagged"].fillna(False).astype(bool)
     board = _finish(board)
     return board[[c for c in PEOPLE_COLUMNS if c in board.columns]]
@@ -127,8 +130,8 @@ def team_board(people: pd.DataFrame, raw: pd.DataFrame, *, k: int) -> tuple[pd.D
     if people.empty:
         return pd.DataFrame(columns=columns), 0
     teams = raw[["user_id", "team_id"]].rename(columns={"user_id": "entity_id"})
-    merged = people.merge(teams, on="entity_id", how="left")
-    grouped = merged.groupby("team_id", dropna=False).agg(
+    merged = people.merge(teams, on="entity_id", how="inner").dropna(subset=["team_id"])  # no team: no row
+    grouped = merged.groupby("team_id").agg(
         entity_name=("team_name", "first"),
         org_name=("org_name", "first"),
         tokens=("tokens", "sum"),
@@ -198,15 +201,16 @@ def decoupling(weekly: pd.DataFrame, *, k: int, weeks: int = DECOUPLING_WEEKS) -
         t0, t1 = float(before["tokens"].sum()), float(recent["tokens"].sum())
         o0, o1 = float(before["outcome_units"].sum()), float(recent["outcome_units"].sum())
         tokens_growth = t1 / t0 - 1 if t0 > 0 else np.nan
-        outcomes_growth = o1 / o0 - 1 if o0 > 0 else np.nan
+        # from no outcomes to some is growth without bound (a source connected midway), not a fall
+        outcomes_growth = o1 / o0 - 1 if o0 > 0 else (np.inf if o1 > 0 else np.nan)
         measurable = float(recent["measurable_share"].mean())
         if measurable < 0.5:
             status = "unknown: outcomes mostly not reported"
         elif np.isnan(tokens_growth):
             status = "no usage before"
-        elif tokens_growth >= TOKENS_GROWTH and (
-            np.isnan(outcomes_growth) or outcomes_growth < OUTCOME_SHARE * tokens_growth
-        ):
+        elif np.isnan(outcomes_growth):
+            status = "unknown: no outcomes in either period"
+        elif tokens_growth >= TOKENS_GROWTH and outcomes_growth < OUTCOME_SHARE * tokens_growth:
             status = "decoupling"
         else:
             status = "in step"

@@ -12,6 +12,7 @@ from analytics import leaderboard as lb
 from analytics.queries import last_complete_week
 from pages import overview
 from pages._shared import data
+from pages._shared.text import md
 
 PERIODS = ("Sidebar date range", "Last 4 complete weeks", "Last 13 complete weeks")
 ALL_TOOLS = "All tools"
@@ -41,8 +42,10 @@ def definitions() -> str:
         f"{1 / lb.FAR_BELOW:.0f}× what comparable peers spend for the same outcomes (yield under "
         f"{lb.FAR_BELOW:.0%} of the peer median); beyond that, only the part the outcomes justify. Peers: "
         "the same main tool and role (title without seniority), else the same tool, else everyone, with at "
-        f"least {lb.MIN_PEERS} people. Yield is judged on the person's whole use in the period (every tool). "
-        "Use of tools that report no outcomes is not discounted: missing is not zero.\n\n"
+        f"least {lb.MIN_PEERS} people. Yield is judged on the person's whole use in the period (every tool "
+        "that reports outcomes). "
+        "Only use that outcomes can judge is discounted: tokens in tools that report no outcomes count as "
+        "they are (missing is not zero). Outcomes of suspect weeks go with their removed tokens.\n\n"
         "Each step only removes tokens: adjusted tokens never exceed raw tokens.\n\n"
         f"**Outcome units**: accepted edit {w['edit_accepted']:g}, review {w['review']:g}, commit "
         f"{w['commit']:g}, closed ticket {w['ticket_closed']:g}, merged pull request {w['pr_merged']:g}.\n\n"
@@ -87,7 +90,7 @@ def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, 
 
     period, tool, subtree, top = filters(loaders)
     start, end = period_span(period, sidebar, bounds)
-    st.caption(f"Weeks overlapping {start:%d %b %Y} – {end:%d %b %Y}" + (f" · tool: {tool}" if tool else ""))
+    st.caption(f"Weeks overlapping {start:%d %b %Y} – {end:%d %b %Y}" + (f" · tool: {md(tool)}" if tool else ""))
 
     raw = loaders.leaderboard_people(start, end, tool, subtree)
     k = lb.k_anonymity()
@@ -96,7 +99,7 @@ def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, 
         return
     if len(raw) < k:
         st.info(
-            f"Only {len(raw)} people used AI tools in this selection. Nobody is ranked among fewer than {k} "
+            f"Fewer than {k} people used AI tools in this selection. Nobody is ranked among fewer than {k} "
             "people, to protect individuals: widen the org subtree or the period."
         )
         return
@@ -164,10 +167,10 @@ def people_section(people: pd.DataFrame, raw: pd.DataFrame, top: int, k: int) ->
     st.plotly_chart(charts.rank_slope(lb.slope_rows(shown, top), top), key="people_slope")
     st.download_button(
         "Download the people board (CSV)",
-        people_export(shown, names=lb.names_allowed()).to_csv(index=False).encode(),
+        people_export(shown, top, names=lb.names_allowed()).to_csv(index=False).encode(),
         file_name="leaderboard-people.csv",
         mime="text/csv",
-        help="Every person in this selection, with both ranks and the parts of the adjustment.",
+        help="The people shown on either board, with both ranks.",
         key="people_csv",
     )
     if not lb.names_allowed():
@@ -177,11 +180,17 @@ def people_section(people: pd.DataFrame, raw: pd.DataFrame, top: int, k: int) ->
         )
 
 
-def people_export(shown: pd.DataFrame, *, names: bool) -> pd.DataFrame:
-    """What the CSV holds: what the page shows. Without names, no user id either (it would undo the pseudonym),
-    and a small team's name stays out as on the page."""
-    dropped = ["team_name"] + ([] if names else ["entity_id"])
-    return shown.drop(columns=[c for c in dropped if c in shown.columns])
+EXPORT_COLUMNS = ["rank_raw", "entity_name", "tokens", "rank_adjusted", "adjusted_tokens", "rank_shift", "marks"]
+
+
+def people_export(shown: pd.DataFrame, top: int, *, names: bool) -> pd.DataFrame:
+    """What the CSV holds: the rows shown (either top), with the columns shown. Pseudonymous exports carry nothing
+    that narrows a pseudonym down (no user id, role, org, or small team's name); with names, also the parts
+    of the adjustment."""
+    rows = lb.slope_rows(shown, top)
+    if names:
+        return rows.drop(columns=[c for c in ("team_name",) if c in rows.columns])
+    return rows[[*EXPORT_COLUMNS, "team"]]
 
 
 def teams_section(teams: pd.DataFrame, top: int, withheld: int, k: int) -> None:
@@ -194,10 +203,10 @@ def teams_section(teams: pd.DataFrame, top: int, withheld: int, k: int) -> None:
     st.plotly_chart(charts.rank_slope(lb.slope_rows(shown, top), top), key="teams_slope")
     st.download_button(
         "Download the team board (CSV)",
-        shown.to_csv(index=False).encode(),
+        lb.slope_rows(shown, top).to_csv(index=False).encode(),
         file_name="leaderboard-teams.csv",
         mime="text/csv",
-        help="Every team shown, with both ranks.",
+        help="The teams shown on either board, with both ranks and their parts.",
         key="teams_csv",
     )
     if withheld:

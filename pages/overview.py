@@ -231,9 +231,9 @@ def decoupling_section(weekly: pd.DataFrame, weeks: set) -> None:
         f"An org is decoupling when its tokens grew {leaderboard.TOKENS_GROWTH:.0%} or more while its outcomes "
         f"grew by less than a quarter as much."
     )
-    decoupled = orgs[orgs["status"] == "decoupling"]
+    decoupled = orgs[orgs["status"] == "decoupling"]  # never from zero outcomes: that growth is unbounded
     for row in decoupled.itertuples():
-        outcomes = "fell" if row.outcomes_growth < 0 else f"grew {row.outcomes_growth:+.0%}"
+        outcomes = "fell" if row.outcomes_growth < 0 else f"grew only {row.outcomes_growth:+.0%}"
         st.warning(
             f"{md(row.org_name)}: tokens grew {row.tokens_growth:+.0%} while outcomes {outcomes}.",
             icon=":material/trending_up:",
@@ -241,14 +241,17 @@ def decoupling_section(weekly: pd.DataFrame, weeks: set) -> None:
     if decoupled.empty:
         st.success("No org's token use is outgrowing its outcomes.", icon=":material/check_circle:")
     st.plotly_chart(charts.decoupling(weekly, orgs["org_name"].head(6).tolist()), key="decoupling_chart")
+    table = orgs.replace([float("inf")], float("nan"))  # outcomes from none to some: shown blank, not "inf %"
     st.dataframe(
-        orgs[["org_name", "people", "tokens_growth", "outcomes_growth", "measurable_share", "status"]],
+        table[["org_name", "people", "tokens_growth", "outcomes_growth", "measurable_share", "status"]],
         hide_index=True,
         column_config={
             "org_name": st.column_config.TextColumn("Org"),
             "people": st.column_config.NumberColumn("People", format="%d"),
             "tokens_growth": st.column_config.NumberColumn("Tokens growth", format="percent"),
-            "outcomes_growth": st.column_config.NumberColumn("Outcomes growth", format="percent"),
+            "outcomes_growth": st.column_config.NumberColumn(
+                "Outcomes growth", format="percent", help="Blank when the earlier four weeks had no outcomes."
+            ),
             "measurable_share": st.column_config.ProgressColumn(
                 "Measurable",
                 format="percent",

@@ -47,7 +47,8 @@ def test_a_padder_falls_and_the_heaviest_genuine_user_takes_the_top(tmp_path, co
 def daily_org(tmp_path, con) -> None:
     """Ten peers on `assist` (10M tokens and 50 commits a week each), and four people to judge:
     `low` spends 40M a week for 10 commits; `cache` spends 10M of which 5M are cache reads, for 50 commits;
-    `chat` uses only `chat`, a tool that reports no outcomes; `small` sits alone in team `tiny`."""
+    `chat` uses only `chat`, a tool that reports no outcomes; `mixed` uses `assist` like a peer (10M, 50
+    commits) and `chat` for 30M more; `small` sits alone in team `tiny`."""
     teams = pd.DataFrame(
         {
             "team_id": ["root", "eng", "tiny"],
@@ -55,7 +56,7 @@ def daily_org(tmp_path, con) -> None:
             "parent_team_id": ["", "root", "root"],
         }
     )
-    people = [f"peer{i}" for i in range(10)] + ["low", "cache", "chat"]
+    people = [f"peer{i}" for i in range(10)] + ["low", "cache", "chat", "mixed"]
     frame = pd.DataFrame({"user_id": people, "display_name": people, "team_id": "eng", "title": "Engineer"})
     frame = pd.concat(
         [frame, pd.DataFrame([{"user_id": "small", "display_name": "small", "team_id": "tiny", "title": "Engineer"}])]
@@ -64,7 +65,10 @@ def daily_org(tmp_path, con) -> None:
     daily, done = [], []
     for w in range(WEEKS):
         day = MONDAY + timedelta(weeks=w)
-        for user in [*people[:10], "low", "cache", "chat", "small"]:
+        for user in [*people, "small"]:
+            if user == "mixed":
+                daily.append({"day": day, "user_id": user, "tool": "chat", "requests": 100,
+                              "input_tokens": 30_000_000, "output_tokens": 0})  # fmt: skip
             tool = "chat" if user == "chat" else "assist"
             total = 40_000_000 if user == "low" else 10_000_000
             cache = 5_000_000 if user == "cache" else 0
@@ -105,6 +109,9 @@ def test_every_part_of_the_adjustment_by_hand(tmp_path, con):
     assert got.loc["cache", "adjusted_tokens"] == pytest.approx(5.5e6 * weeks)
     # chat: a tool that reports no outcomes is not judged at all (missing is not zero)
     assert pd.isna(got.loc["chat", "yield_per_m"]) and got.loc["chat", "adjusted_tokens"] == pytest.approx(10e6 * weeks)
+    # mixed: judged on its assist use alone (a peer's yield), its chat tokens count as they are
+    assert got.loc["mixed", "yield_per_m"] == pytest.approx(25.0)
+    assert got.loc["mixed", "adjusted_tokens"] == pytest.approx(40e6 * weeks)
     assert (got["adjusted_tokens"] <= got["tokens"]).all()
     assert sorted(got["rank_raw"]) == list(range(1, len(got) + 1))
 
@@ -114,12 +121,14 @@ def test_filters_narrow_what_is_shown_but_not_the_standard(tmp_path, con):
     everyone = board(con)
     assist = board(con, tool="assist")
     assert "chat" not in assist.index and len(assist) == len(everyone) - 1
+    chat = board(con, tool="chat")
+    assert chat.loc["mixed", "adjusted_tokens"] == pytest.approx(30e6 * WEEKS)  # never discounted
     # the yield standard does not move with the tool filter
     assert assist.loc["low", "yield_factor"] == pytest.approx(everyone.loc["low", "yield_factor"])
     tiny = board(con, subtree="tiny")
     assert list(tiny.index) == ["small"]
     eng = board(con, subtree="eng")
-    assert "small" not in eng.index and len(eng) == 13
+    assert "small" not in eng.index and len(eng) == 14
     one_week = board(con, MONDAY, MONDAY + timedelta(days=6))
     assert one_week.loc["peer0", "tokens"] == 10_000_000
 
@@ -129,7 +138,7 @@ def test_small_teams_are_never_ranked_and_pseudonyms_are_keyed(tmp_path, con):
     raw = Warehouse(con).leaderboard_people(MONDAY, MONDAY + timedelta(weeks=WEEKS, days=-1), None, None)
     people = lb.people_board(raw, key="secret", show_names=False)
     assert not people["entity_name"].isin(raw["display_name"]).any()
-    assert people["entity_name"].str.match(r"^Person [0-9A-F]{6}$").all()
+    assert people["entity_name"].str.match(r"^Person [A-Z2-7]{8}$").all()
     again = lb.people_board(raw, key="secret", show_names=False)
     assert list(people["entity_name"]) == list(again["entity_name"])  # stable
     other = lb.people_board(raw, key="another", show_names=False)
@@ -137,7 +146,7 @@ def test_small_teams_are_never_ranked_and_pseudonyms_are_keyed(tmp_path, con):
     teams, withheld = lb.team_board(people, raw, k=5)
     assert list(teams["entity_id"]) == ["eng"] and withheld == 1  # `tiny` has one person
     assert teams.loc[0, "tokens"] == people.loc[people["entity_id"] != "small", "tokens"].sum()
-    assert teams.loc[0, "people"] == 13
+    assert teams.loc[0, "people"] == 14
 
 
 def test_decoupling_warns_when_tokens_grow_and_outcomes_do_not():
@@ -147,12 +156,14 @@ def test_decoupling_warns_when_tokens_grow_and_outcomes_do_not():
         return pd.DataFrame({"org_id": name, "org_name": name, "week": weeks, "people": people, "tokens": tokens,
                              "outcome_units": outcomes, "measurable_share": measurable})  # fmt: skip
 
-    flat, rising = [100.0] * 8, [100.0] * 4 + [150.0] * 4
+    flat, rising, none = [100.0] * 8, [100.0] * 4 + [150.0] * 4, [0.0] * 8
     weekly = pd.concat([
         org("padding", rising, flat),
         org("growing", rising, [100.0] * 4 + [140.0] * 4),
         org("unknown", rising, flat, measurable=0.2),
         org("tiny", rising, flat, people=3),
+        org("connected", rising, [0.0] * 4 + [50.0] * 4),  # an outcome source connected midway
+        org("silent", rising, none),
     ])  # fmt: skip
     got = lb.decoupling(weekly, k=5).set_index("org_id")
     assert got.loc["padding", "status"] == "decoupling"
@@ -161,6 +172,8 @@ def test_decoupling_warns_when_tokens_grow_and_outcomes_do_not():
     assert got.loc["growing", "status"] == "in step"
     assert got.loc["unknown", "status"].startswith("unknown")
     assert "tiny" not in got.index
+    assert got.loc["connected", "status"] == "in step" and got.loc["connected", "outcomes_growth"] == float("inf")
+    assert got.loc["silent", "status"] == "unknown: no outcomes in either period"
 
 
 def test_the_command_writes_the_contract_columns(tmp_path, con):
@@ -182,5 +195,9 @@ def test_the_command_writes_the_contract_columns(tmp_path, con):
     assert json.loads(teams.stdout)["withheld_small_teams"] == 1
     bad = subprocess.run([*cmd[:-3], "--team", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "no such team_id" in bad.stderr and "Traceback" not in bad.stderr
-    bad = subprocess.run([*cmd[:5], "--since", "2026-10-01", "--until", "2026-09-01"], capture_output=True, text=True)
-    assert bad.returncode == 2
+    bad = subprocess.run([*cmd[:6], "--since", "2026-10-01", "--until", "2026-09-01"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "is after" in bad.stderr
+    # one Wednesday counts its whole week, and says so
+    week = subprocess.run([*cmd[:6], "--since", "2026-09-09", "--until", "2026-09-09", "--json"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    assert (json.loads(week.stdout)["since"], json.loads(week.stdout)["until"]) == ("2026-09-07", "2026-09-13")

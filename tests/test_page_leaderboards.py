@@ -84,13 +84,14 @@ def test_names_are_pseudonyms_unless_allowed(monkeypatch, demo_db):
     assert boards(at)[0]["entity_name"].isin(raw_people["display_name"]).all()
 
 
-def test_the_export_keeps_the_pseudonym(demo_db):
+def test_the_export_is_what_is_shown_and_keeps_the_pseudonym(demo_db):
     _, board = expected(demo_db)
-    board["team"] = "x"
-    hidden = leaderboards.people_export(board, names=False)
-    assert "entity_id" not in hidden.columns and "team_name" not in hidden.columns
-    assert len(hidden) == len(board)
-    assert "entity_id" in leaderboards.people_export(board, names=True).columns
+    board["team"], board["marks"] = "x", ""
+    hidden = leaderboards.people_export(board, 10, names=False)
+    assert list(hidden.columns) == [*leaderboards.EXPORT_COLUMNS, "team"]  # no id, role, org
+    assert len(hidden) == len(lb.slope_rows(board, 10)) and len(hidden) < len(board)
+    assert ((hidden["rank_raw"] <= 10) | (hidden["rank_adjusted"] <= 10)).all()
+    assert "entity_id" in leaderboards.people_export(board, 10, names=True).columns
 
 
 def test_filters_narrow_the_boards(monkeypatch, demo_db):
@@ -120,6 +121,7 @@ def test_nobody_is_ranked_in_a_group_smaller_than_k(monkeypatch, demo_db):
     assert not at.exception
     assert not at.dataframe
     assert f"Nobody is ranked among fewer than {users + 1} people" in at.info[0].value
+    assert str(users) not in at.info[0].value.replace(str(users + 1), "")  # how many is itself not shown
     # the same k withholds every smaller team from the team board
     at.selectbox(key="lb_subtree").set_value(leaderboards.WHOLE_COMPANY).run()
     teams = boards(at, "team")[0]
