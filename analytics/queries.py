@@ -130,6 +130,16 @@ class Warehouse:
             "partners": self._frame("q_evidence_partners", user_id=user_id),
         }
 
+    # -- demand forecast -------------------------------------------------------------------------------
+
+    def demand_days(self) -> pd.DataFrame:
+        """Per day, tool and top-level org: tokens, genuine/suspected/automation_tokens, tokens by type, cost."""
+        return self._frame("q_demand_day")
+
+    def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
+        """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
+        return {k: _plain(v) for k, v in self._row("q_demand_prices", tool=tool, org_id=org_id).items()}
+
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:
     """Monday of the last week whose Sunday the data reaches (or the week holding the first day)."""
