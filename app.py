@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import data as data_page
-from pages import overview, suspects
+from pages import demand, overview, suspects
 from pages._shared import data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
@@ -31,6 +31,10 @@ def overview_page() -> None:
 
 def suspects_page() -> None:
     suspects.page()
+
+
+def demand_page() -> None:
+    demand.page()
 
 
 def data_sources_page() -> None:
@@ -59,6 +63,7 @@ st.session_state["goodhart.bounds"] = bounds
 pages = [
     st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
     st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
+    st.Page(demand_page, title="Demand & scenarios", icon=":material/query_stats:", url_path="demand-scenarios"),
     data_entry,
 ]
 st.navigation(pages).run()

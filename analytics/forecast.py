@@ -696,3 +696,50 @@ def scope_rows(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | Non
         return out
     last = pd.to_datetime(out["day"]).max()
     return out[pd.to_datetime(out["day"]) > last - timedelta(days=days)]
+
+
+def scenario_table(fc: Forecast, scenario: Scenario, *, headcount: int = 0) -> pd.DataFrame:
+    """Per future day: observed, adjusted (all suspected inflation removed) and scenario mean / lower / upper."""
+    out = pd.DataFrame({"day": fc.days.strftime("%Y-%m-%d")})
+    parts = (
+        ("observed", fc.observed()),
+        ("adjusted", fc.adjusted()),
+        ("scenario", apply_scenario(fc, scenario, headcount=headcount)),
+    )
+    for prefix, paths in parts:
+        frame = summarise(paths, fc.days)
+        for col in ("mean", "lower", "upper"):
+            out[f"{prefix}_{col}"] = frame[col].round(0).astype("int64").to_numpy()
+    return out
+
+
+def compare(fc: Forecast, named: dict[str, Scenario], mix: dict[str, float], *, headcount: int = 0) -> pd.DataFrame:
+    """Scenarios side by side on one forecast and horizon, one row each.
+
+    Columns: scenario, inflation_kept, change_date, fade_days, growth_pct_per_year, rollout_date,
+    rollout_headcount, quantile, tokens (mean over the horizon), tokens_per_day (mean), peak_tokens_per_day,
+    gpus, gpu_usd_per_year, token_usd_per_year (the last four at each scenario's quantile).
+    """
+    rows = []
+    for name, sc in named.items():
+        paths = apply_scenario(fc, sc, headcount=headcount)
+        cap = capacity(paths, sc, mix).set_index("quantile").loc[sc.quantile]
+        rows.append(
+            {
+                "scenario": name,
+                "inflation_kept": sc.inflation_kept,
+                "change_date": sc.change_date.isoformat() if sc.change_date else "",
+                "fade_days": sc.fade_days,
+                "growth_pct_per_year": sc.growth_pct_per_year,
+                "rollout_date": sc.rollout_date.isoformat() if sc.rollout_date else "",
+                "rollout_headcount": sc.rollout_headcount,
+                "quantile": sc.quantile,
+                "tokens": float(paths.mean(axis=0).sum()),
+                "tokens_per_day": float(paths.mean()),
+                "peak_tokens_per_day": float(cap["peak_tokens_per_day"]),
+                "gpus": int(cap["gpus"]),
+                "gpu_usd_per_year": float(cap["gpu_usd_per_year"]),
+                "token_usd_per_year": float(cap["token_usd_per_year"]),
+            }
+        )
+    return pd.DataFrame(rows)

@@ -136,6 +136,10 @@ class Warehouse:
         """Per day, tool and top-level org: tokens, genuine/suspected/automation_tokens, tokens by type, cost."""
         return self._frame("q_demand_day")
 
+    def demand_orgs(self) -> pd.DataFrame:
+        """Top-level orgs: org_id, org_name, headcount (people in dim_people)."""
+        return self._frame("q_demand_orgs")
+
     def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
         """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
         return {k: _plain(v) for k, v in self._row("q_demand_prices", tool=tool, org_id=org_id).items()}
