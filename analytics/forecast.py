@@ -7,7 +7,8 @@ Pure functions over pandas and numpy (no Streamlit). The design, in order:
    did not report at all is a *gap*: the scope's value that day is NaN, never a partial sum or a zero.
    Partial edge days (the first and last local day, which only some time zones reach) are trimmed.
 2. **Models** (`fit_component`), each on log(1 + tokens) with weekly seasonality: the seasonal-naive baseline
-   (always computed), ETS(A,Ad,A) (damped trend; gaps linearly interpolated first) and an unobserved-components
+   (always computed), ETS(A,Ad,A) (damped trend; inner gaps take last week's value, trailing ones are forecast)
+   and an unobserved-components
    model (local linear trend + weekly trigonometric seasonal; the Kalman filter skips gaps natively).
    A component that is zero on more than a tenth of its days (e.g. automation in an org with little) is
    forecast by its weekday means of the last four weeks, in tokens, since no log-scale model can fit it.
@@ -181,14 +182,29 @@ def _seasonal_naive(y: pd.Series, horizon: int) -> ComponentFit:
 def _ets(y: pd.Series, horizon: int) -> ComponentFit:
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    filled = y.interpolate(limit_direction="both")
+    # Trailing gap days are not filled: the model is fitted to the last reported day and forecasts through
+    # them. Inner gaps take the same weekday's value a week earlier (ETS needs a value every day).
+    known = np.flatnonzero(y.notna().to_numpy())
+    late = len(y) - 1 - int(known[-1])
+    filled = _fill_gaps(y.iloc[: len(y) - late])
     model = ETSModel(filled, error="add", trend="add", damped_trend=True, seasonal="add", seasonal_periods=SEASON)
     res = model.fit(disp=False, maxiter=200)
-    frame = res.get_prediction(start=len(filled), end=len(filled) + horizon - 1).summary_frame(alpha=0.05)
+    frame = res.get_prediction(start=len(filled), end=len(filled) + late + horizon - 1).summary_frame(alpha=0.05)
+    frame = frame.iloc[late:]
     sd = (frame["pi_upper"].to_numpy() - frame["pi_lower"].to_numpy()) / (2 * Z95)
-    resid = np.asarray(res.resid, dtype=float).copy()
+    resid = np.full(len(y), np.nan)
+    resid[: len(filled)] = np.asarray(res.resid, dtype=float)
     resid[y.isna().to_numpy()] = np.nan
     return ComponentFit("ets", frame["mean"].to_numpy(), sd, resid)
+
+
+def _fill_gaps(y: pd.Series) -> pd.Series:
+    """Gap days filled with the same weekday a week earlier (else a straight line), for models that need them."""
+    values = y.to_numpy(dtype=float).copy()
+    for i in np.flatnonzero(~np.isfinite(values)):
+        if i >= SEASON and np.isfinite(values[i - SEASON]):
+            values[i] = values[i - SEASON]
+    return pd.Series(values, index=y.index).interpolate(limit_direction="both")
 
 
 def _uc(y: pd.Series, horizon: int) -> ComponentFit:
