@@ -32,7 +32,8 @@ def main(loaders: data.Loaders, store) -> None:
     st.caption(
         "Daily tokens forecast with 95 % intervals, as the scoreboard counts them and without the suspected "
         "inflation, and what capacity and money each future needs. Every figure comes from simulated futures; "
-        "the backtest at the bottom says how far to trust them."
+        "the backtest at the bottom says how far to trust them. The forecast uses all the history; the sidebar's "
+        "date range does not apply here."
     )
     rows = loaders.demand_days()
     if rows.empty:
@@ -103,8 +104,9 @@ def headline(fc: fcast.Forecast) -> None:
     cols[1].metric(
         "MASE (observed, 28 days)",
         f"{mase:.2f}" if pd.notna(mase) else "–",
-        help="Mean absolute error over the backtest, divided by the seasonal-naive forecast's in-sample error. "
-        "Below 1 beats 'same weekday last week'.",
+        help="Mean absolute error over the backtest, divided by the in-sample error of 'same weekday last week'. "
+        "Compare it with seasonal naive's own MASE in the backtest below: lower is better. Four weeks ahead "
+        "is harder than one, so values above 1 are usual.",
     )
     cover = bt.coverage(fc.model)
     cols[2].metric(
@@ -391,8 +393,10 @@ def backtest_panel(fc: fcast.Forecast) -> None:
     st.markdown(
         f"Rolling-origin backtest: the models were fitted on the history up to each of {len(bt.origins)} weekly "
         f"origins ({bt.origins[0]:%d %b} to {bt.origins[-1]:%d %b %Y}) and scored on the {bt.horizon} days after "
-        "it. **MASE** divides the mean absolute error by that of the seasonal-naive forecast in sample (below 1 "
-        "is better than 'same weekday last week'); **coverage** is the share of days inside the 95 % interval."
+        "it. **MASE** divides the mean absolute error by the in-sample error of the seasonal-naive forecast "
+        "('same weekday last week', one week ahead), so compare each model with the seasonal-naive row: lower is "
+        "better. **Coverage** is the share of days inside the 95 % interval: near 95 % is honest, well below "
+        "means the fans are too narrow, well above that they are wider than they need be."
     )
     table = bt.table.assign(
         model=bt.table["model"].map(fcast.MODEL_LABELS),
