@@ -56,7 +56,7 @@ def main(loaders: data.Loaders, store) -> None:
     headline(fc)
     prices = loaders.demand_prices(scope.tool, scope.org_id)
     mix = fcast.token_mix(fcast.scope_rows(rows, tool=scope.tool, org_id=scope.org_id))
-    scenario_panel(fc, scope, mix, prices, store)
+    scenario_panel(fc, scope, mix, prices, loaders.demand_model_mix(scope.tool, scope.org_id), store)
     backtest_panel(fc)
 
 
@@ -70,8 +70,17 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
         help="The company's total, one tool's, or one top-level org's. Each is fitted and backtested on its own.",
     )
     if kind == "tool":
-        tools = sorted(rows["tool"].dropna().unique())
-        tool = right.selectbox("Tool", tools, key="demand.tool", help="Tools that reported usage.")
+        tools, hidden = suppress_small_groups(loaders.demand_tools(), size_col="people", k=DEFAULT_K)
+        if tools.empty:
+            right.info(f"No tool was used by at least {DEFAULT_K} people, so none can be shown on its own.")
+            return None
+        tool = right.selectbox(
+            "Tool",
+            list(tools["tool"]),
+            key="demand.tool",
+            help=f"Tools that at least {DEFAULT_K} people used"
+            + (f"; {hidden} tool(s) used by fewer are left out to protect individuals." if hidden else "."),
+        )
         return Scope(f"tool.{tool}", f"the tool {tool}", tool=tool)
     if kind == "org":
         orgs, hidden = suppress_small_groups(loaders.demand_orgs(), k=DEFAULT_K)
@@ -128,7 +137,7 @@ def headline(fc: fcast.Forecast) -> None:
 
 
 @st.fragment
-def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, store) -> None:
+def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, models: pd.DataFrame, store) -> None:
     """Controls, fan chart, capacity table and scenario store; a change reruns only this fragment."""
     start = fc.days[0].date()
     last = fc.days[-1].date()
@@ -236,6 +245,7 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, st
         quantile = p3.radio(
             "Provision for", list(fcast.QUANTILES), index=1, horizontal=True, key="demand.q", help=QUANTILE_HELP
         )
+        model_mix(models)
     scenario = fcast.Scenario(
         inflation_kept=kept / 100,
         change_date=change,
@@ -265,6 +275,31 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, st
     st.plotly_chart(charts.demand_fan(history, fans, title=f"Tokens per day for {scope.label}"), key="demand_fan_chart")
     capacity_table(paths, scenario, mix, fans, shown)
     save_and_compare(shown, scope, scenario, mix, active_users, horizon, store)
+
+
+def model_mix(models: pd.DataFrame) -> None:
+    if models.empty:
+        return
+    st.caption(
+        "The model mix the default prices are blended over (last 28 days, prices in force on the last day; "
+        "change them with `python -m analytics prices`). Models without prices of their own take the default row."
+    )
+    st.dataframe(
+        models,
+        hide_index=True,
+        width="stretch",
+        key="demand_model_mix",
+        column_config={
+            "model": "Model",
+            "tokens": st.column_config.NumberColumn("Tokens", format="compact"),
+            "share": st.column_config.NumberColumn("Share", format="percent"),
+            "input": st.column_config.NumberColumn("Input $/Mtok", format="%.3f"),
+            "output": st.column_config.NumberColumn("Output $/Mtok", format="%.3f"),
+            "cache_read": st.column_config.NumberColumn("Cache read $/Mtok", format="%.3f"),
+            "cache_write": st.column_config.NumberColumn("Cache write $/Mtok", format="%.3f"),
+            "default_prices": st.column_config.CheckboxColumn("Default prices"),
+        },
+    )
 
 
 def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: fcast.Forecast) -> None:

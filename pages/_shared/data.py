@@ -151,6 +151,12 @@ class Loaders:
     def demand_orgs(self) -> pd.DataFrame:
         return self._get("demand_orgs")
 
+    def demand_tools(self) -> pd.DataFrame:
+        return self._get("demand_tools")
+
+    def demand_model_mix(self, tool: str | None, org_id: str | None) -> pd.DataFrame:
+        return self._get("demand_model_mix", tool, org_id)
+
     def demand_prices(self, tool: str | None, org_id: str | None) -> dict:
         return self._get("demand_prices", tool, org_id)
 
