@@ -93,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"history {len(fc.history)} days, model {fc.model}, {F.N_PATHS} paths x {PAGE_HORIZON} days\n"
         f"median: series {statistics.median(series_s) * 1000:.0f} ms, backtest {statistics.median(backtest_s):.2f} s "
-        f"({len(fc.backtest.origins)} origins x {len(F.MODELS)} models x {len(F.COMPONENTS)} components), "
+        f"({len(fc.backtest.origins)} origins x {len(F.MODELS)} models x {len(F.COMPONENTS)} components fitted, "
+        f"{len(F.MODELS) ** 2} pairings simulated), "
         f"fit + simulate {statistics.median(fit_s):.2f} s, "
         f"per interaction {statistics.median(timings) * 1000:.0f} ms (p95 "
         f"{sorted(timings)[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms; target <= 300 ms)"

@@ -364,13 +364,14 @@ def cmd_forecast(args) -> dict:
         "last_day": table["day"].iloc[-1],
         "history_days": len(history),
         "model": fc.model,
+        "models": fc.choice,
         "note": fc.note,
         "inflation_kept": args.inflation_kept,
         "backtest": [
             {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in bt.table.to_dict("records")
         ],
-        "mase": {s: round(bt.mase(fc.model, s), 4) for s in ("observed", "adjusted")},
-        "coverage": {s: round(bt.coverage(fc.model, s), 4) for s in ("observed", "adjusted")},
+        "mase": {s: round(bt.mase("chosen", s), 4) for s in ("observed", "adjusted")},
+        "coverage": {s: round(bt.coverage("chosen", s), 4) for s in ("observed", "adjusted")},
         "observed_tokens": int(table["observed_mean"].sum()),
         "adjusted_tokens": int(table["adjusted_mean"].sum()),
     }
@@ -464,7 +465,7 @@ def _human(command: str, out: dict) -> str:
         lines = [
             f"{out['days']} days from {out['first_day']} to {out['last_day']} ({out['history_days']} days of history)",
             f"model: {out['model']} — {out['note']}",
-            f"backtest at 28 days, this model: MASE observed {out['mase']['observed']:.2f}, adjusted "
+            f"backtest at 28 days, the models used: MASE observed {out['mase']['observed']:.2f}, adjusted "
             f"{out['mase']['adjusted']:.2f}; 95 % interval coverage observed {out['coverage']['observed']:.0%}, "
             f"adjusted {out['coverage']['adjusted']:.0%}",
             f"tokens over the horizon (mean): observed {out['observed_tokens']:,}, adjusted (keeping "

@@ -22,11 +22,8 @@ from analytics.queries import Warehouse
 from analytics.warehouse import connect_read_only
 
 
-def evaluate(rows: pd.DataFrame, *, folds: int, tool: str | None = None) -> tuple[pd.DataFrame, str, F.Backtest]:
-    history = F.daily_series(rows, tool=tool)
-    bt = F.backtest(history, folds=folds)
-    model, _ = F.choose_model(bt)
-    return bt.table, model, bt
+def evaluate(rows: pd.DataFrame, *, folds: int, tool: str | None = None) -> F.Backtest:
+    return F.backtest(F.daily_series(rows, tool=tool), folds=folds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,15 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for label, tool in scopes:
         started = time.perf_counter()
-        table, chosen, bt = evaluate(rows, folds=args.folds, tool=tool)
+        bt = evaluate(rows, folds=args.folds, tool=tool)
+        table = bt.table
         if table.empty:
             print(f"| {label} | too little history for a backtest | | | | |")
             continue
         wide = table.pivot(index="model", columns="series", values=["mase", "coverage"])
-        for model in F.MODELS:
-            mark = " (used)" if model == chosen else ""
+        for model in (*F.MODELS, "chosen"):
+            name = f"used: {F.model_label(bt.choice)}" if model == "chosen" else model
             print(
-                f"| {label} | {model}{mark} | {wide.loc[model, ('mase', 'observed')]:.2f} | "
+                f"| {label} | {name} | {wide.loc[model, ('mase', 'observed')]:.2f} | "
                 f"{wide.loc[model, ('mase', 'adjusted')]:.2f} | {wide.loc[model, ('coverage', 'observed')]:.0%} | "
                 f"{wide.loc[model, ('coverage', 'adjusted')]:.0%} |"
             )

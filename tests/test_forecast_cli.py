@@ -33,8 +33,12 @@ def test_forecast_json_and_csv_follow_the_contract(demo_db, tmp_path):
     assert result.returncode == 0, result.stderr
     body = json.loads(result.stdout)
     assert body["days"] == 21
-    assert body["model"] in ("seasonal_naive", "ets", "uc")
-    assert {r["model"] for r in body["backtest"]} == {"seasonal_naive", "ets", "uc"}
+    assert set(body["models"]) == {"genuine", "suspected", "automation"}
+    assert set(body["models"].values()) <= {"seasonal_naive", "ets", "uc"}
+    assert body["models"]["genuine"] in body["model"]
+    assert {r["model"] for r in body["backtest"]} == {"seasonal_naive", "ets", "uc", "chosen"}
+    chosen = {r["series"]: r["mase"] for r in body["backtest"] if r["model"] == "chosen"}
+    assert chosen == pytest.approx(body["mase"], abs=1e-4)
     rows = read(out)
     assert len(rows) == 21
     assert list(rows[0])[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS

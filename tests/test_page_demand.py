@@ -65,8 +65,15 @@ def test_the_page_shows_the_engines_forecast_capacity_and_backtest(monkeypatch, 
     fc, rows, _ = engine
     at = run_page(monkeypatch, db)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["MASE (observed, 28 days)"] == f"{fc.backtest.mase(fc.model):.2f}"
-    assert metrics["95 % interval coverage"] == f"{fc.backtest.coverage(fc.model):.0%}"
+    bt = fc.backtest
+    assert (
+        metrics["MASE observed / adjusted"]
+        == f"{bt.mase('chosen', 'observed'):.2f} / {bt.mase('chosen', 'adjusted'):.2f}"
+    )
+    assert metrics["95 % interval coverage"] == (
+        f"{bt.coverage('chosen', 'observed'):.0%} / {bt.coverage('chosen', 'adjusted'):.0%}"
+    )
+    assert any(fc.note in c.value for c in [*at.caption, *at.warning])
     assert metrics["History"] == f"{F.observed_days(fc.history)} days"
     # the capacity table: the default scenario (all suspected inflation stops at once) over 90 days
     shown = fc.truncate(90)
@@ -78,9 +85,10 @@ def test_the_page_shows_the_engines_forecast_capacity_and_backtest(monkeypatch, 
     assert table["peak_tokens_per_day"].to_numpy() == pytest.approx(want["peak_tokens_per_day"].to_numpy())
     assert table["gpus"].tolist() == want["gpus"].tolist()
     # the backtest panel: every model on both series, seasonal naive among them
-    bt = frame(at, "coverage")
-    assert len(bt) == 6 and bt["mase"].to_numpy() == pytest.approx(fc.backtest.table["mase"].to_numpy())
-    assert any("Seasonal naive" in m for m in bt["model"])
+    shown_bt = frame(at, "coverage")
+    assert len(shown_bt) == 8 and shown_bt["mase"].to_numpy() == pytest.approx(bt.table["mase"].to_numpy())
+    assert any("Seasonal naive" in m for m in shown_bt["model"])
+    assert sum(m.startswith("Used: ") for m in shown_bt["model"]) == 2
     assert len(at.get("plotly_chart")) == 1
     fan = at.get("plotly_chart")[0].proto.spec
     assert "Chosen scenario" in fan and "Without suspected inflation" in fan
