@@ -101,12 +101,15 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
     return Scope("company", "the whole company")
 
 
-SHORT = {"seasonal_naive": "Seasonal naive", "ets": "ETS", "uc": "Unobserved comp."}
+SHORT = {"seasonal_naive": "Naive", "ets": "ETS", "uc": "UC"}
 
 
 def models_used(choice: dict[str, str]) -> str:
-    main, suspected = SHORT[choice["genuine"]], SHORT[choice["suspected"]]
-    return main if main == suspected else f"{main} + {suspected}"
+    """'ETS', or 'Naive + ETS' (genuine use and automation + suspected inflation)."""
+    main, suspected = choice["genuine"], choice["suspected"]
+    if main == suspected:
+        return {"seasonal_naive": "Seasonal naive", "ets": "ETS", "uc": "Unobserved comp."}[main]
+    return f"{SHORT[main]} + {SHORT[suspected]}"
 
 
 def headline(fc: fcast.Forecast) -> None:

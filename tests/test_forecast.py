@@ -191,6 +191,12 @@ def test_the_note_says_when_no_model_beats_the_baseline_and_where_the_one_used_d
     assert "for genuine use and automation" in note and "MASE observed 0.95 against 1.10" in note
     assert "On demand without suspected inflation it does not beat seasonal naive." in note
     assert "On observed demand" not in note
+    # genuine use by the baseline: nothing beat it on the adjusted series, even if noise puts it a hair below
+    naive_main = {"genuine": "seasonal_naive", "automation": "seasonal_naive", "suspected": "ets"}
+    table = backtest_table({"seasonal_naive": (1.1, 1.0), "ets": (1.0, 1.05), "chosen": (0.95, 0.999)})
+    bt = F.Backtest(table, [], 28, {}, naive_main)
+    assert "No model beat the baseline on demand without suspected inflation" in F.describe_choice(bt)
+    assert bt.beats_baseline("observed") and not bt.beats_baseline("adjusted")
 
 
 def test_too_little_history_says_how_many_days_are_needed():
