@@ -361,17 +361,17 @@ def save_and_compare(fc, scope: Scope, scenario, mix, active_users: int, horizon
         try:
             saved = scenarios.save(store, name, scenario, scope=scope.key, horizon_days=horizon, replace=replace)
         except scenarios.ScenarioExists as exc:
-            st.warning(f"Not saved: {exc}. Tick 'Replace' to overwrite it.")
+            st.warning(f"Not saved: {md(exc)}. Tick 'Replace' to overwrite it.")
         except scenarios.ScenarioStoreError as exc:
-            st.warning(f"Not saved, the scenario store is unavailable: {exc}")
+            st.warning(f"Not saved, the scenario store is unavailable: {md(exc)}")
         except ValueError as exc:
-            st.error(f"Not saved: {exc}")
+            st.error(f"Not saved: {md(exc)}")
         else:
             st.success(f"Saved as “{md(saved)}”.")
     try:
         saved_list = scenarios.load_all(store)
     except scenarios.ScenarioStoreError as exc:
-        st.warning(f"Saved scenarios are unavailable right now: {exc}")
+        st.warning(f"Saved scenarios are unavailable right now: {md(exc)}")
         saved_list = None
     named = {"Current (unsaved)": scenario}
     if saved_list is not None and saved_list.empty:
