@@ -180,7 +180,7 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, mo
         value=start,
         min_value=start,
         max_value=last,
-        key=f"demand.change.{scope.key}",
+        key=f"demand.change.{scope.key}.{start}",  # new data, new first day: a fresh default
         help="Until this day all suspected inflation continues; from it, it fades to the share above.",
     )
     fade_weeks = c2.slider(
@@ -215,7 +215,7 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, mo
         value=min(start + timedelta(days=30), last),
         min_value=start,
         max_value=last,
-        key=f"demand.rollout_date.{scope.key}",
+        key=f"demand.rollout_date.{scope.key}.{start}",
         help="The day the new people start.",
     )
     with st.expander("Prices and capacity assumptions"):
