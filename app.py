@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import data as data_page
-from pages import leaderboards, overview, suspects
+from pages import demand, leaderboards, overview, suspects
 from pages._shared import data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
@@ -37,6 +37,10 @@ def suspects_page() -> None:
     suspects.page()
 
 
+def demand_page() -> None:
+    demand.page()
+
+
 def data_sources_page() -> None:
     data_page.page()
 
@@ -64,6 +68,7 @@ pages = [
     st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
     st.Page(leaderboards_page, title="Leaderboards", icon=":material/leaderboard:", url_path="rankings"),
     st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
+    st.Page(demand_page, title="Demand & scenarios", icon=":material/query_stats:", url_path="demand-scenarios"),
     data_entry,
 ]
 st.navigation(pages).run()

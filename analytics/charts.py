@@ -260,4 +260,68 @@ def decoupling(weekly: pd.DataFrame, orgs: list[str]) -> go.Figure:
         yaxis={"title": "index"},
         **_LAYOUT,
     )
+
+
+FAN_COLORS = {"observed": SCOREBOARD, "adjusted": "#2f6f4f", "scenario": REAL}
+FAN_NAMES = {
+    "observed": "Observed (as the scoreboard counts)",
+    "adjusted": "Without suspected inflation",
+    "scenario": "Chosen scenario",
+}
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def demand_fan(history: pd.DataFrame, fans: dict[str, pd.DataFrame], *, title: str) -> go.Figure:
+    """Daily tokens: the history (observed and without suspected inflation), then one fan per forecast.
+
+    `history` has day, observed, adjusted (NaN on gap days, drawn as breaks); each fan (keys observed,
+    adjusted, scenario) has day, mean, lower, upper (95 % interval).
+    """
+    fig = go.Figure()
+    fig.add_scatter(
+        x=history["day"],
+        y=history["observed"],
+        name="Observed history",
+        mode="lines",
+        line={"color": SCOREBOARD, "width": 1.5},
+        connectgaps=False,
+        hovertemplate="%{y:,.3s} tokens<extra>observed</extra>",
+    )
+    fig.add_scatter(
+        x=history["day"],
+        y=history["adjusted"],
+        name="History without suspected inflation",
+        mode="lines",
+        line={"color": FAN_COLORS["adjusted"], "width": 1.5},
+        connectgaps=False,
+        hovertemplate="%{y:,.3s} tokens<extra>without suspected</extra>",
+    )
+    for key, fan in fans.items():
+        color, name = FAN_COLORS[key], FAN_NAMES[key]
+        fig.add_scatter(
+            x=fan["day"], y=fan["upper"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+        )
+        fig.add_scatter(
+            x=fan["day"],
+            y=fan["lower"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=_rgba(color, 0.18),
+            name=f"{name}: 95 % interval",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=fan["day"],
+            y=fan["mean"],
+            mode="lines",
+            name=f"{name}: mean",
+            line={"color": color, "width": 2.5, "dash": "dot" if key == "scenario" else "solid"},
+            hovertemplate="%{y:,.3s} tokens<extra>" + _label(key) + "</extra>",
+        )
+    fig.update_layout(title=_label(title), yaxis={"title": "tokens per day", "rangemode": "tozero"}, **_LAYOUT)
     return fig

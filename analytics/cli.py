@@ -1,4 +1,5 @@
-"""The `python -m analytics` command line: demo, ingest, detect, leaderboard, status, adoption, refresh, prices."""
+"""The `python -m analytics` command line: demo, ingest, detect, leaderboard, forecast, status, adoption, refresh,
+prices."""
 
 from __future__ import annotations
 
@@ -48,6 +49,16 @@ def _positive(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1: {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument(
@@ -92,6 +103,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--team", default=None, help="only people in this team (team_id) and the teams below it")
     p.add_argument("--out", type=Path, default=None, help="write the rows as CSV")
     p.set_defaults(run=cmd_leaderboard)
+    p = sub.add_parser(
+        "forecast",
+        parents=[common],
+        help="daily token demand forecast, observed and with suspected inflation removed",
+        description="Forecast the company's daily tokens with 95 %% intervals: observed, and adjusted "
+        "(suspected inflation removed); the model is chosen by a rolling-origin backtest against seasonal naive.",
+    )
+    p.add_argument("--horizon", type=_positive, default=90, help="days to forecast (default 90, at most 730)")
+    p.add_argument(
+        "--inflation-kept",
+        type=_share,
+        default=0.0,
+        help="share of suspected inflated use that continues in the adjusted forecast, 0 to 1 "
+        "(default 0: it all stops; 1: adjusted equals observed)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write one CSV row per future day: day, observed_mean, observed_lower, observed_upper, "
+        "adjusted_mean, adjusted_lower, adjusted_upper (tokens per day, 95 %% interval)",
+    )
+    p.set_defaults(run=cmd_forecast)
 
     p = sub.add_parser("status", parents=[common], help="what the database holds")
     p.set_defaults(run=cmd_status)
@@ -369,6 +403,49 @@ def cmd_leaderboard(args) -> dict:
     }
 
 
+FORECAST_MAX_HORIZON = 730
+
+
+def cmd_forecast(args) -> dict:
+    from analytics import forecast
+
+    if args.horizon > FORECAST_MAX_HORIZON:
+        raise UsageError(f"--horizon is at most {FORECAST_MAX_HORIZON} days")
+    con = connect_read_only(args.db)
+    try:
+        warehouse = Warehouse(con)
+        if not warehouse.is_built:
+            raise WarehouseError("the database holds no marts yet: load data with `ingest` or build the `demo`")
+        history = forecast.daily_series(warehouse.demand_days())
+    finally:
+        con.close()
+    try:
+        fc = forecast.forecast(history, horizon=args.horizon)
+    except forecast.TooLittleHistory as exc:
+        raise WarehouseError(str(exc)) from None
+    table = forecast.contract_table(fc, args.inflation_kept)
+    if args.out:
+        table.to_csv(args.out, index=False)
+    bt = fc.backtest
+    return {
+        "days": len(table),
+        "first_day": table["day"].iloc[0],
+        "last_day": table["day"].iloc[-1],
+        "history_days": len(history),
+        "model": fc.model,
+        "models": fc.choice,
+        "note": fc.note,
+        "inflation_kept": args.inflation_kept,
+        "backtest": [
+            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in bt.table.to_dict("records")
+        ],
+        "mase": {s: round(bt.mase("chosen", s), 4) for s in ("observed", "adjusted")},
+        "coverage": {s: round(bt.coverage("chosen", s), 4) for s in ("observed", "adjusted")},
+        "observed_tokens": int(table["observed_mean"].sum()),
+        "adjusted_tokens": int(table["adjusted_mean"].sum()),
+    }
+
+
 def cmd_refresh(args) -> dict:
     con = connect(args.db, create=False)
     try:
@@ -467,6 +544,16 @@ def _human(command: str, out: dict) -> str:
         ]
         if out["withheld_small_teams"]:
             lines.append(f"{out['withheld_small_teams']} team(s) under the small-group limit are not ranked")
+    if command == "forecast":
+        lines = [
+            f"{out['days']} days from {out['first_day']} to {out['last_day']} ({out['history_days']} days of history)",
+            f"model: {out['model']} — {out['note']}",
+            f"backtest at 28 days, the models used: MASE observed {out['mase']['observed']:.2f}, adjusted "
+            f"{out['mase']['adjusted']:.2f}; 95 % interval coverage observed {out['coverage']['observed']:.0%}, "
+            f"adjusted {out['coverage']['adjusted']:.0%}",
+            f"tokens over the horizon (mean): observed {out['observed_tokens']:,}, adjusted (keeping "
+            f"{out['inflation_kept']:.0%} of the suspected inflation) {out['adjusted_tokens']:,}",
+        ]
         return "\n".join(lines)
     if command == "formats":
         if not out["formats"]:

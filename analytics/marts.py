@@ -22,7 +22,8 @@ def _detection(con: duckdb.DuckDBPyConnection) -> None:
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
 MARTS_VERSION = "4"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
-# 3: the daily demand mart (forecasts); 4: mart_person_week_tool (leaderboards, decoupling monitor)
+# 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
+# 4: mart_person_week_tool (leaderboards, decoupling monitor)
 
 # Order matters: each step reads the ones before it. A name is a file in analytics/sql/; a function is
 # a step done in Python (detection, which marks suspect weeks in mart_person_week).
@@ -40,6 +41,7 @@ STEPS = (
     "mart_person_week_tool",
     "mart_org_week",
     "mart_week_tool",
+    "mart_demand_day",  # reads the suspect weeks detection set in mart_person_week
 )
 
 

@@ -150,6 +150,28 @@ class Warehouse:
         keep = ("start", "end", "w_edit", "w_commit", "w_pr", "w_review", "w_ticket")
         return self._frame("q_decoupling_weeks", **{k: params[k] for k in keep})
 
+    # -- demand forecast -------------------------------------------------------------------------------
+
+    def demand_days(self) -> pd.DataFrame:
+        """Per day, tool and top-level org: tokens, genuine/suspected/automation_tokens, tokens by type, cost."""
+        return self._frame("q_demand_day")
+
+    def demand_orgs(self) -> pd.DataFrame:
+        """Top-level orgs: org_id, org_name, headcount (people in dim_people)."""
+        return self._frame("q_demand_orgs")
+
+    def demand_tools(self) -> pd.DataFrame:
+        """Tools with usage: tool, people (attributed people who used it)."""
+        return self._frame("q_demand_tools")
+
+    def demand_model_mix(self, tool: str | None = None, org_id: str | None = None) -> pd.DataFrame:
+        """A scope's last 28 days per model: tokens, share, USD per Mtok by type, default_prices."""
+        return self._frame("q_demand_model_mix", tool=tool, org_id=org_id)
+
+    def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
+        """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
+        return {k: _plain(v) for k, v in self._row("q_demand_prices", tool=tool, org_id=org_id).items()}
+
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:
     """Monday of the last week whose Sunday the data reaches (or the week holding the first day)."""

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from analytics import forecast
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
 
@@ -84,6 +85,20 @@ def _key(wh: Warehouse) -> tuple[str, str]:
     return (str(db_path()), wh.data_version)
 
 
+PAGE_HORIZON = 365  # the page fits a year once per scope; shorter horizons slice the same paths
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _forecast(_wh: Warehouse, key: tuple, tool: str | None, org_id: str | None) -> forecast.Forecast | str:
+    """A scope's fitted forecast (a year of paths), or why there is none. Cached as a resource, not copied:
+    nothing mutates it, and scenarios are applied to its paths on every interaction."""
+    history = forecast.daily_series(_query(_wh, key, "demand_days"), tool=tool, org_id=org_id)
+    try:
+        return forecast.forecast(history, horizon=PAGE_HORIZON)
+    except forecast.TooLittleHistory as exc:
+        return str(exc)
+
+
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
 def _query(_wh: Warehouse, key: tuple, method: str, *args):
     """One Warehouse query's result, cached by database and data version (`key`), query and arguments."""
@@ -141,3 +156,22 @@ class Loaders:
 
     def pseudonym_key(self) -> str:
         return self.wh.pseudonym_key
+
+    def demand_days(self) -> pd.DataFrame:
+        return self._get("demand_days")
+
+    def demand_orgs(self) -> pd.DataFrame:
+        return self._get("demand_orgs")
+
+    def demand_tools(self) -> pd.DataFrame:
+        return self._get("demand_tools")
+
+    def demand_model_mix(self, tool: str | None, org_id: str | None) -> pd.DataFrame:
+        return self._get("demand_model_mix", tool, org_id)
+
+    def demand_prices(self, tool: str | None, org_id: str | None) -> dict:
+        return self._get("demand_prices", tool, org_id)
+
+    def demand_forecast(self, tool: str | None = None, org_id: str | None = None) -> forecast.Forecast | str:
+        """The scope's forecast over PAGE_HORIZON days, or a sentence saying why there is none."""
+        return _forecast(self.wh, self.key, tool, org_id)
