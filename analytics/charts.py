@@ -260,6 +260,7 @@ def decoupling(weekly: pd.DataFrame, orgs: list[str]) -> go.Figure:
         yaxis={"title": "index"},
         **_LAYOUT,
     )
+    return fig
 
 
 FAN_COLORS = {"observed": SCOREBOARD, "adjusted": "#2f6f4f", "scenario": REAL}
