@@ -739,17 +739,18 @@ def price_per_token(scenario: Scenario, mix: dict[str, float]) -> float:
 def capacity(paths: np.ndarray, scenario: Scenario, mix: dict[str, float]) -> pd.DataFrame:
     """Capacity and cost at p50, p90 and p95 of the scenario's demand.
 
-    Columns: quantile, peak_tokens_per_day (the highest daily quantile over the horizon), gpus (peak /
-    (tokens per GPU-hour x 24), rounded up), gpu_usd_per_year (gpus x 8,760 h x USD per GPU-hour),
-    tokens_per_day (that quantile of each path's mean daily tokens), token_usd_per_year (x 365 x blended price),
-    chosen (the scenario's quantile).
+    Columns: quantile, peak_tokens_per_day (that quantile of each simulated future's highest day over the
+    horizon, so at p90 only one future in ten has a day above it), gpus (peak / (tokens per GPU-hour x 24),
+    rounded up: the load is assumed even over the 24 hours of the day, not sized for the busiest hour),
+    gpu_usd_per_year (gpus x 8,760 h x USD per GPU-hour), tokens_per_day (that quantile of each path's mean
+    daily tokens), token_usd_per_year (x 365 x blended price), chosen (the scenario's quantile).
     """
     levels = list(QUANTILES.values())
-    daily = np.quantile(paths, levels, axis=0)
+    peaks = np.quantile(paths.max(axis=1), levels)
     average = np.quantile(paths.mean(axis=1), levels)
     unit = price_per_token(scenario, mix)
     rows = []
-    for (name, _), peak, avg in zip(QUANTILES.items(), daily.max(axis=1), average, strict=True):
+    for (name, _), peak, avg in zip(QUANTILES.items(), peaks, average, strict=True):
         gpus = math.ceil(peak / (scenario.tokens_per_gpu_hour * 24) - 1e-9)
         rows.append(
             {

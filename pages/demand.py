@@ -16,7 +16,10 @@ from pages.overview import short_number
 from pages.suspects import md
 
 SCOPES = {"company": "The whole company", "tool": "One tool", "org": "One top-level org"}
-QUANTILE_HELP = "p50: half the simulated futures need more. p90 / p95: only one in ten / one in twenty do."
+QUANTILE_HELP = (
+    "Capacity covers the busiest day of each simulated future. p50: half the futures have a busier day; "
+    "p90 / p95: only one in ten / one in twenty do."
+)
 
 
 @dataclass(frozen=True)
@@ -323,7 +326,9 @@ def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: f
         f"Over {fc.horizon} days: {short_number(totals['observed'])} tokens as observed, "
         f"{short_number(totals['adjusted'])} without suspected inflation, {short_number(totals['scenario'])} "
         f"in this scenario (means). Blended price ${fcast.price_per_token(scenario, mix) * 1e6:,.2f} per million "
-        "tokens. GPUs cover the highest day of the horizon at each quantile."
+        "tokens. GPUs cover the busiest day of the horizon in that share of simulated futures (p90: nine in "
+        "ten futures never need more), assuming that day's load is spread evenly over 24 hours: the busiest "
+        "hour needs more."
     )
     st.dataframe(
         table.assign(chosen=table["chosen"].map({True: "◀ chosen", False: ""})),

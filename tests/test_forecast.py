@@ -349,3 +349,16 @@ def test_scope_rows_and_mix_use_the_last_days_of_the_scope():
     recent = F.scope_rows(rows, tool="a", days=28)
     assert len(recent) == 28 and pd.Timestamp(recent["day"].min()) == days[-1] - timedelta(days=27)
     assert F.token_mix(recent) == pytest.approx({"input": 0.3, "output": 0.1, "cache_read": 0.6, "cache_write": 0})
+
+
+def test_capacity_is_the_quantile_of_each_futures_busiest_day():
+    # ten futures at 48 M tokens a day, each with one 96 M day, each on a different day: every future's
+    # busiest day is 96 M, though on any one day only one future in ten reaches it
+    paths = np.full((10, 30), 48e6)
+    for i in range(10):
+        paths[i, i] = 96e6
+    sc = F.Scenario(tokens_per_gpu_hour=1e6, quantile="p90")
+    table = F.capacity(paths, sc, {"input": 1.0}).set_index("quantile")
+    assert table["peak_tokens_per_day"].tolist() == pytest.approx([96e6] * 3)
+    assert table.loc["p50", "gpus"] == 4  # 96 M / 24 M per GPU-day
+    assert table.loc["p50", "tokens_per_day"] == pytest.approx(48e6 + 48e6 / 30)
