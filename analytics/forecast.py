@@ -5,7 +5,8 @@ Pure functions over pandas and numpy (no Streamlit). The design, in order:
 1. **Series** (`daily_series`): daily genuine, suspected-inflation and declared-automation tokens for a scope
    (the company, one tool, or one top-level org), on a complete calendar. A day on which a tool in the scope
    did not report at all is a *gap*: the scope's value that day is NaN, never a partial sum or a zero.
-   Partial edge days (the first and last local day, which only some time zones reach) are trimmed.
+   Partial edge days (the first and last local day, which only some time zones reach: below a fifth of the same
+   weekday in the weeks next to it) are trimmed.
 2. **Models** (`fit_component`), each on log(1 + tokens) with weekly seasonality: the seasonal-naive baseline
    (always computed), ETS(A,Ad,A) (damped trend; inner gaps take last week's value, trailing ones are forecast)
    and an unobserved-components
@@ -58,7 +59,7 @@ N_PATHS = 1000
 SEED = 20_261_125
 Z95 = 1.959963984540054
 RETIRED_AFTER_DAYS = 14  # a tool silent this long at the end has stopped, rather than being late
-PARTIAL_DAY_SHARE = 0.2  # an edge day below this share of its neighbours' median is a partial day
+PARTIAL_DAY_SHARE = 0.2  # an edge day below this share of the same weekday's median nearby is a partial day
 SPARSE_ZERO_SHARE = 0.1
 # A log-scale Gaussian has a long upper tail: a component whose weekly pattern is erratic would otherwise
 # draw days hundreds of times its history. No simulated day exceeds this multiple of the highest day seen.
@@ -124,16 +125,20 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
 
 
 def _trim_partial_edges(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop leading and trailing partial days (local days only a few time zones reach)."""
+    """Drop leading and trailing partial days (local days only a few time zones reach).
+
+    An edge day is compared with the same weekday in the (up to four) weeks next to it, so a quiet weekend is
+    not mistaken for a partial day.
+    """
     total = frame["total"]
     while len(total) > SEASON * 2:
-        ref = total.iloc[1:15].median()
+        ref = total.iloc[SEASON::SEASON].iloc[:4].median()
         if pd.isna(total.iloc[0]) or (pd.notna(ref) and total.iloc[0] < PARTIAL_DAY_SHARE * ref):
             total = total.iloc[1:]
         else:
             break
     while len(total) > SEASON * 2:
-        ref = total.iloc[-15:-1].median()
+        ref = total.iloc[-SEASON - 1 :: -SEASON].iloc[:4].median()
         if pd.isna(total.iloc[-1]) or (pd.notna(ref) and total.iloc[-1] < PARTIAL_DAY_SHARE * ref):
             total = total.iloc[:-1]
         else:

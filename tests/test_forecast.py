@@ -362,3 +362,25 @@ def test_capacity_is_the_quantile_of_each_futures_busiest_day():
     assert table["peak_tokens_per_day"].tolist() == pytest.approx([96e6] * 3)
     assert table.loc["p50", "gpus"] == 4  # 96 M / 24 M per GPU-day
     assert table.loc["p50", "tokens_per_day"] == pytest.approx(48e6 + 48e6 / 30)
+
+
+def _rows(days, tokens, tool="a", org="o1"):
+    return [
+        {"day": d, "tool": tool, "org_id": org, "genuine_tokens": t, "suspected_tokens": 0, "automation_tokens": 0}
+        for d, t in zip(days, tokens, strict=True)
+    ]
+
+
+def test_a_quiet_weekend_at_the_edges_is_kept_and_a_partial_day_is_not():
+    # Monday 2 March to Sunday 12 April 2026: weekdays 1000 tokens, weekends 100 (a tenth: quiet, not partial)
+    days = pd.date_range("2026-03-02", "2026-04-12", freq="D")
+    tokens = [100 if d.dayofweek >= 5 else 1000 for d in days]
+    series = F.daily_series(pd.DataFrame(_rows(days, tokens)))
+    assert series.index[-1] == pd.Timestamp("2026-04-12")  # the last Sunday stays
+    assert len(series) == len(days)
+    # started on a Sunday: kept too
+    later = F.daily_series(pd.DataFrame(_rows(days[6:], tokens[6:])))
+    assert later.index[0] == pd.Timestamp("2026-03-08")
+    # a last Sunday with 15 tokens (under a fifth of the 100 of earlier Sundays) is a partial day
+    partial = F.daily_series(pd.DataFrame(_rows(days, [*tokens[:-1], 15])))
+    assert partial.index[-1] == pd.Timestamp("2026-04-11")
