@@ -4,7 +4,9 @@ Pure functions over pandas and numpy (no Streamlit). The design, in order:
 
 1. **Series** (`daily_series`): daily genuine, suspected-inflation and declared-automation tokens for a scope
    (the company, one tool, or one top-level org), on a complete calendar. A day on which a tool in the scope
-   did not report at all is a *gap*: the scope's value that day is NaN, never a partial sum or a zero.
+   did not report at all is a *gap*: the scope's value that day is NaN, never a partial sum or a zero. Only a
+   tool that reports daily (rows on 90 % of the days of its span) and carries at least 5 % of the scope's
+   tokens makes gaps; a weekday-only, sporadic or tiny tool's silent day counts as no use of it.
    Partial edge days (the first and last local day, which only some time zones reach: below a fifth of the same
    weekday in the weeks next to it) are trimmed.
 2. **Models** (`fit_component`), each on log(1 + tokens) with weekly seasonality: the seasonal-naive baseline
@@ -61,6 +63,8 @@ Z95 = 1.959963984540054
 RETIRED_AFTER_DAYS = 14  # a tool silent this long at the end has stopped, rather than being late
 PARTIAL_DAY_SHARE = 0.2  # an edge day below this share of the same weekday's median nearby is a partial day
 SPARSE_ZERO_SHARE = 0.1
+REGULAR_SHARE = 0.9  # a tool with rows on at least this share of the days of its span reports daily
+MATERIAL_SHARE = 0.05  # a tool below this share of a scope's tokens cannot make a scope day a gap
 # A log-scale Gaussian has a long upper tail: a component whose weekly pattern is erratic would otherwise
 # draw days hundreds of times its history. No simulated day exceeds this multiple of the highest day seen.
 CAP_MULTIPLE = 3.0
@@ -98,7 +102,24 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
         return empty
     tools = sorted(scope["tool"].unique())
     current = [t for t in tools if reported.at[t, "max"] >= last_day - pd.Timedelta(days=RETIRED_AFTER_DAYS)]
-    end = min(reported.at[t, "max"] for t in current) if current else scope["day"].max()
+    # A scope day is a gap when one of its daily sources, inside the span it reports over, sent nothing at all.
+    # Only a tool that normally reports every day (rows on at least REGULAR_SHARE of its span) and carries a
+    # material share of the scope's tokens makes a gap: a weekday-only or sporadic tool's silent day, or a tiny
+    # tool's, is no use of it (zero), and must not wipe out the whole scope's day (nor end the series early).
+    present = set(zip(rows["tool"], rows["day"], strict=True))
+    reported_days = rows.groupby("tool")["day"].nunique()
+    volume = scope.groupby("tool")[[f"{c}_tokens" for c in COMPONENTS]].sum().sum(axis=1)
+    scope_volume = float(volume.sum())
+    daily_source = {
+        t: (
+            reported_days[t] / ((reported.at[t, "max"] - reported.at[t, "min"]).days + 1) >= REGULAR_SHARE
+            and scope_volume > 0
+            and float(volume.get(t, 0.0)) / scope_volume >= MATERIAL_SHARE
+        )
+        for t in tools
+    }
+    ends = [reported.at[t, "max"] for t in current if daily_source[t]] or [reported.at[t, "max"] for t in current]
+    end = min(ends) if ends else scope["day"].max()
     start = scope["day"].min()
     if end < start:
         return empty
@@ -110,10 +131,8 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
         .reindex(days, fill_value=0)
         .astype(float)
     )
-    # a scope day is a gap when any of its tools, inside the span it reports over, sent nothing at all
-    present = set(zip(rows["tool"], rows["day"], strict=True))
     gap = np.zeros(len(days), dtype=bool)
-    for t in tools:
+    for t in (t for t in tools if daily_source[t]):
         first, last = reported.at[t, "min"], (end if t in current else reported.at[t, "max"])
         live = (days >= first) & (days <= last)
         gap |= live & np.array([(t, d) not in present for d in days])

@@ -384,3 +384,17 @@ def test_a_quiet_weekend_at_the_edges_is_kept_and_a_partial_day_is_not():
     # a last Sunday with 15 tokens (under a fifth of the 100 of earlier Sundays) is a partial day
     partial = F.daily_series(pd.DataFrame(_rows(days, [*tokens[:-1], 15])))
     assert partial.index[-1] == pd.Timestamp("2026-04-11")
+
+
+def test_a_weekday_only_sporadic_or_tiny_tool_does_not_make_company_days_missing():
+    days = pd.date_range("2026-03-02", periods=42, freq="D")  # six full weeks from a Monday
+    rows = _rows(days, [1000] * 42, tool="a")
+    rows += _rows([d for d in days if d.dayofweek < 5], [500] * 30, tool="weekdays")  # 5 of 7 days: not daily
+    rows += _rows(days[::3], [300] * 14, tool="every-third-day")
+    tiny = [d for i, d in enumerate(days) if i not in (10, 11, 12)]  # daily, 3 days missing, but 1 % of tokens
+    rows += _rows(tiny, [20] * len(tiny), tool="tiny")
+    series = F.daily_series(pd.DataFrame(rows))
+    assert len(series) == 42 and series["total"].notna().all()
+    assert series["total"].iloc[0] == 1000 + 500 + 300 + 20  # a Monday with every tool
+    assert series["total"].iloc[5] == 1000 + 20  # a Saturday: no weekday tool, none of the third-day one
+    assert series["total"].iloc[10] == 1000 + 500  # Thursday 12 March: the tiny tool's silence is zero
