@@ -407,7 +407,15 @@ FORECAST_MAX_HORIZON = 730
 
 
 def cmd_forecast(args) -> dict:
+    import math
+
     from analytics import forecast
+
+    def _finite(value):
+        """A float rounded to 4 places, or None when it is not finite (JSON has no NaN); others unchanged."""
+        if isinstance(value, float):
+            return round(value, 4) if math.isfinite(value) else None
+        return value
 
     if args.horizon > FORECAST_MAX_HORIZON:
         raise UsageError(f"--horizon is at most {FORECAST_MAX_HORIZON} days")
@@ -436,11 +444,10 @@ def cmd_forecast(args) -> dict:
         "models": fc.choice,
         "note": fc.note,
         "inflation_kept": args.inflation_kept,
-        "backtest": [
-            {k: (round(v, 4) if isinstance(v, float) else v) for k, v in r.items()} for r in bt.table.to_dict("records")
-        ],
-        "mase": {s: round(bt.mase("chosen", s), 4) for s in ("observed", "adjusted")},
-        "coverage": {s: round(bt.coverage("chosen", s), 4) for s in ("observed", "adjusted")},
+        "backtest": [{k: _finite(v) for k, v in r.items()} for r in bt.table.to_dict("records")],
+        # null without a backtest (under forecast.MIN_BACKTEST_DAYS of history): JSON has no NaN
+        "mase": {s: _finite(bt.mase("chosen", s)) for s in ("observed", "adjusted")},
+        "coverage": {s: _finite(bt.coverage("chosen", s)) for s in ("observed", "adjusted")},
         "observed_tokens": int(table["observed_mean"].sum()),
         "adjusted_tokens": int(table["adjusted_mean"].sum()),
     }
@@ -548,9 +555,13 @@ def _human(command: str, out: dict) -> str:
         lines = [
             f"{out['days']} days from {out['first_day']} to {out['last_day']} ({out['history_days']} days of history)",
             f"model: {out['model']} — {out['note']}",
-            f"backtest at 28 days, the models used: MASE observed {out['mase']['observed']:.2f}, adjusted "
-            f"{out['mase']['adjusted']:.2f}; 95 % interval coverage observed {out['coverage']['observed']:.0%}, "
-            f"adjusted {out['coverage']['adjusted']:.0%}",
+            (
+                f"backtest at 28 days, the models used: MASE observed {out['mase']['observed']:.2f}, adjusted "
+                f"{out['mase']['adjusted']:.2f}; 95 % interval coverage observed {out['coverage']['observed']:.0%}, "
+                f"adjusted {out['coverage']['adjusted']:.0%}"
+                if None not in (*out["mase"].values(), *out["coverage"].values())
+                else "no backtest: too little history to score the models"
+            ),
             f"tokens over the horizon (mean): observed {out['observed_tokens']:,}, adjusted (keeping "
             f"{out['inflation_kept']:.0%} of the suspected inflation) {out['adjusted_tokens']:,}",
         ]

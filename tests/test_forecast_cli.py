@@ -80,3 +80,15 @@ def test_no_database_or_too_little_history_exit_1(tmp_path):
     short = tmp_path / "short.duckdb"
     build_demo(short, users=20, days=14, seed=1, end=date(2026, 11, 20))
     assert_one_line_error(cli("forecast", "--db", str(short), "--json"), 1, "at least 28 days")
+
+
+def test_without_a_backtest_json_is_valid_and_text_says_so(tmp_path):
+    short = tmp_path / "short.duckdb"
+    build_demo(short, users=20, days=40, seed=1, end=date(2026, 11, 20))  # enough to fit, too little to backtest
+    result = cli("forecast", "--db", str(short), "--json", "--horizon", "28")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert out["mase"] == {"observed": None, "adjusted": None}
+    assert out["coverage"] == {"observed": None, "adjusted": None}
+    text = cli("forecast", "--db", str(short), "--horizon", "28")
+    assert text.returncode == 0 and "no backtest" in text.stdout
