@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         def page(start, end, tool=None, subtree=None):
             raw = wh.leaderboard_people(start, end, tool, subtree)
             people = lb.people_board(raw, key=key, show_names=False)
-            lb.team_board(people, raw, k=lb.k_anonymity())
+            lb.team_board(people, k=lb.k_anonymity())
             return lb.headline(people)
 
         cases = {

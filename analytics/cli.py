@@ -367,7 +367,7 @@ def cmd_leaderboard(args) -> dict:
         board = leaderboard.people_board(raw, key=wh.pseudonym_key, show_names=True)
         withheld = 0
         if args.level == "team":
-            board, withheld = leaderboard.team_board(board, raw, k=k)
+            board, withheld = leaderboard.team_board(board, k=k)
         head = leaderboard.headline(board, args.top)
     finally:
         con.close()

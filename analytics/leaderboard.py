@@ -54,7 +54,7 @@ OUTCOME_SHARE = 0.25
 PEOPLE_COLUMNS = [
     "entity_id", "entity_name", "tokens", "adjusted_tokens", "rank_raw", "rank_adjusted", "flagged",
     "suspected_tokens", "scheduled_tokens", "kept_cache_read_tokens", "outcome_units", "yield_per_m",
-    "peer_yield_per_m", "yield_factor", "peer_group", "team_name", "org_name", "rank_shift",
+    "peer_yield_per_m", "yield_factor", "peer_group", "team_id", "team_name", "org_name", "rank_shift",
 ]  # fmt: skip
 
 
@@ -122,16 +122,15 @@ def people_board(raw: pd.DataFrame, *, key: str, show_names: bool) -> pd.DataFra
     return board[[c for c in PEOPLE_COLUMNS if c in board.columns]]
 
 
-def team_board(people: pd.DataFrame, raw: pd.DataFrame, *, k: int) -> tuple[pd.DataFrame, int]:
+def team_board(people: pd.DataFrame, *, k: int) -> tuple[pd.DataFrame, int]:
     """Teams (people's own team) with at least k contributors, and how many teams were withheld."""
     columns = ["entity_id", "entity_name", "tokens", "adjusted_tokens", "rank_raw", "rank_adjusted", "flagged",
                "people", "suspected_people", "suspected_tokens", "scheduled_tokens", "outcome_units", "org_name",
                "rank_shift"]  # fmt: skip
     if people.empty:
         return pd.DataFrame(columns=columns), 0
-    teams = raw[["user_id", "team_id"]].rename(columns={"user_id": "entity_id"})
-    merged = people.merge(teams, on="entity_id", how="inner").dropna(subset=["team_id"])  # no team: no row
-    grouped = merged.groupby("team_id").agg(
+    merged = people.dropna(subset=["team_id"])  # people without a team are on no team's row
+    grouped = merged.groupby("team_id", sort=False).agg(
         entity_name=("team_name", "first"),
         org_name=("org_name", "first"),
         tokens=("tokens", "sum"),

@@ -104,7 +104,7 @@ def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, 
         )
         return
     people = lb.people_board(raw, key=loaders.pseudonym_key(), show_names=lb.names_allowed())
-    teams, withheld = lb.team_board(people, raw, k=k)
+    teams, withheld = lb.team_board(people, k=k)
 
     headline_section(lb.headline(people, top))
     tab_people, tab_teams = st.tabs(["People", "Teams"])

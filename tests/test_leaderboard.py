@@ -143,7 +143,7 @@ def test_small_teams_are_never_ranked_and_pseudonyms_are_keyed(tmp_path, con):
     assert list(people["entity_name"]) == list(again["entity_name"])  # stable
     other = lb.people_board(raw, key="another", show_names=False)
     assert not set(people["entity_name"]) & set(other["entity_name"])  # and not a plain hash of the id
-    teams, withheld = lb.team_board(people, raw, k=5)
+    teams, withheld = lb.team_board(people, k=5)
     assert list(teams["entity_id"]) == ["eng"] and withheld == 1  # `tiny` has one person
     assert teams.loc[0, "tokens"] == people.loc[people["entity_id"] != "small", "tokens"].sum()
     assert teams.loc[0, "people"] == 14
