@@ -75,21 +75,30 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
     if kind == "tool":
         tools, hidden = suppress_small_groups(loaders.demand_tools(), size_col="people", k=DEFAULT_K)
         if tools.empty:
-            right.info(f"No tool was used by at least {DEFAULT_K} people, so none can be shown on its own.")
+            right.info(
+                f"No tool was used by at least {DEFAULT_K} people in the last 28 days, so none can be shown on its own."
+            )
             return None
         tool = right.selectbox(
             "Tool",
             list(tools["tool"]),
             key="demand.tool",
-            help=f"Tools that at least {DEFAULT_K} people used"
-            + (f"; {hidden} tool(s) used by fewer are left out to protect individuals." if hidden else "."),
+            help=f"Tools that at least {DEFAULT_K} people used in the last 28 days"
+            + (
+                f"; {hidden} tool(s) used by fewer (or no longer reporting) are left out to protect individuals."
+                if hidden
+                else "."
+            ),
         )
         return Scope(f"tool.{tool}", f"the tool {tool}", tool=tool)
     if kind == "org":
         orgs, hidden = suppress_small_groups(loaders.demand_orgs(), k=DEFAULT_K)
         orgs = orgs[orgs["org_id"].isin(set(rows["org_id"]))]
         if orgs.empty:
-            right.info(f"No top-level org has at least {DEFAULT_K} people, so none can be shown on its own.")
+            right.info(
+                f"No top-level org has at least {DEFAULT_K} people who used AI in the last 28 days, so none can be "
+                "shown on its own."
+            )
             return None
         names = dict(zip(orgs["org_id"], orgs["org_name"], strict=True))
         org_id = right.selectbox(
@@ -97,7 +106,7 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
             list(names),
             format_func=names.get,
             key="demand.org",
-            help=f"Orgs with at least {DEFAULT_K} people"
+            help=f"Orgs with at least {DEFAULT_K} people who used AI in the last 28 days"
             + (f"; {hidden} smaller org(s) are left out to protect individuals." if hidden else "."),
         )
         return Scope(f"org.{org_id}", f"the org {names[org_id]}", org_id=org_id)

@@ -60,3 +60,26 @@ def test_default_prices_are_the_price_book_blended_over_the_model_mix(con):
     blended = (joined["output_tokens"] * joined["output"]).sum() / joined["output_tokens"].sum()
     assert prices["output"] == pytest.approx(blended)
     assert prices["active_users"] > 0
+
+
+def test_the_small_group_limit_counts_people_with_recent_use_only():
+    import duckdb
+
+    from analytics.warehouse import sql_text
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE dim_people AS SELECT * FROM (VALUES ('u1', 'o1', 'Org one'), ('u2', 'o1', 'Org one'), "
+        "('u3', 'o1', 'Org one'), ('u4', 'o2', 'Org two')) t(user_id, org_id, org_name)"
+    )
+    # u1 used tool a lately; u2 only long ago (on tool b, since stopped); u3 never; u4 lately, unattributed rows too
+    con.execute(
+        "CREATE TABLE mart_person_day_tool AS SELECT user_id, CAST(day AS DATE) AS day, tool, is_attributed, tokens "
+        "FROM (VALUES ('u1', '2026-11-20', 'a', true, 10), ('u2', '2026-08-01', 'b', true, 10), "
+        "('u4', '2026-11-01', 'a', true, 5), ('x9', '2026-11-20', 'a', false, 7), ('u1', '2026-11-19', 'a', true, 0)) "
+        "t(user_id, day, tool, is_attributed, tokens)"
+    )
+    orgs = con.execute(sql_text("q_demand_orgs")).fetchall()
+    assert orgs == [("o1", "Org one", 1), ("o2", "Org two", 1)]  # not 3 and 1 people on the books
+    tools = con.execute(sql_text("q_demand_tools")).fetchall()
+    assert tools == [("a", 2), ("b", 0)]  # b's one user is from August
