@@ -708,11 +708,26 @@ class Scenario:
 
     @classmethod
     def from_dict(cls, values: dict) -> Scenario:
+        """A scenario from `as_dict` output; ValueError or TypeError when it is not one (not an object, a date
+        that is not an ISO date, a number that is not a number)."""
+        if not isinstance(values, dict):
+            raise TypeError(f"a scenario is an object, not {type(values).__name__}")
         known = {f for f in cls.__dataclass_fields__}
         clean = {k: v for k, v in values.items() if k in known}
         for key in ("change_date", "rollout_date"):
-            if isinstance(clean.get(key), str):
-                clean[key] = date.fromisoformat(clean[key])
+            value = clean.get(key)
+            if isinstance(value, str):
+                clean[key] = date.fromisoformat(value)
+            elif value is not None and not isinstance(value, date):
+                raise TypeError(f"{key.replace('_', ' ')} must be a date, not {value!r}")
+        for key in ("quantile",):
+            if key in clean and not isinstance(clean[key], str):
+                raise TypeError(f"the quantile must be text, not {clean[key]!r}")
+        for key, value in clean.items():
+            if key not in ("change_date", "rollout_date", "quantile") and (
+                isinstance(value, bool) or not isinstance(value, (int, float))
+            ):
+                raise TypeError(f"{key.replace('_', ' ')} must be a number, not {value!r}")
         return cls(**clean).validate()
 
 

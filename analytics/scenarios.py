@@ -64,14 +64,15 @@ def check_name(name: str) -> str:
     return name
 
 
-def _open(store: Path) -> duckdb.DuckDBPyConnection:
-    for attempt in range(5):
+def _open(store: Path, *, attempts: int = 5) -> duckdb.DuckDBPyConnection:
+    """The store, opened (and its table created); a locked store is retried `attempts` times in all."""
+    for attempt in range(attempts):
         try:
             con = duckdb.connect(str(store))
             con.execute(SCHEMA)
             return con
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == 4:
+            if "lock" not in str(exc).lower() or attempt == attempts - 1:
                 raise ScenarioStoreError(
                     f"cannot open the scenarios {store.name}: {str(exc).splitlines()[0]}"
                 ) from None
@@ -115,12 +116,13 @@ def save(store: Path, name: str, scenario: Scenario, *, scope: str, horizon_days
 def load_all(store: Path) -> pd.DataFrame:
     """Every saved scenario, by name: name, scope, horizon_days, saved_at, scenario (a Scenario).
 
-    A row whose values no longer validate is left out rather than breaking the list.
+    A row whose values no longer validate is left out rather than breaking the list. A locked store is an
+    immediate ScenarioStoreError (one attempt, no retries): the page reads the list on every slider move.
     """
     columns = ["name", "scope", "horizon_days", "saved_at", "scenario"]
     if not store.exists():
         return pd.DataFrame(columns=columns)
-    con = _open(store)
+    con = _open(store, attempts=1)
     try:
         rows = con.execute("SELECT name, scope, horizon_days, saved_at, params FROM scenario ORDER BY name").fetchall()
     except duckdb.Error as exc:
@@ -131,7 +133,7 @@ def load_all(store: Path) -> pd.DataFrame:
     for name, scope, horizon, saved_at, params in rows:
         try:
             out.append((name, scope, horizon, saved_at, Scenario.from_dict(json.loads(params))))
-        except (ValueError, TypeError):
+        except Exception:  # any bad row (not an object, wrong types) is skipped, never a crash
             continue
     return pd.DataFrame(out, columns=columns)
 

@@ -328,6 +328,10 @@ def test_a_locked_or_corrupt_store_is_a_clean_error(tmp_path):
         with pytest.raises(scenarios.ScenarioStoreError, match="cannot open"):
             scenarios.save(store, "Plan A", F.Scenario(), scope="company", horizon_days=90)
         assert time.monotonic() - started < 10
+        started = time.monotonic()
+        with pytest.raises(scenarios.ScenarioStoreError, match="cannot open"):
+            scenarios.load_all(store)  # read on every slider move: one attempt, no retries
+        assert time.monotonic() - started < 0.5
     finally:
         holder.kill()
         holder.wait()
@@ -398,3 +402,22 @@ def test_a_weekday_only_sporadic_or_tiny_tool_does_not_make_company_days_missing
     assert series["total"].iloc[0] == 1000 + 500 + 300 + 20  # a Monday with every tool
     assert series["total"].iloc[5] == 1000 + 20  # a Saturday: no weekday tool, none of the third-day one
     assert series["total"].iloc[10] == 1000 + 500  # Thursday 12 March: the tiny tool's silence is zero
+
+
+def test_a_bad_row_in_the_store_is_skipped_not_a_crash(tmp_path):
+    import duckdb
+
+    store = tmp_path / "s.scenarios.duckdb"
+    scenarios.save(store, "Good", F.Scenario(), scope="company", horizon_days=90)
+    con = duckdb.connect(str(store))
+    for name, params in (
+        ("List", "[]"),
+        ("Number date", '{"change_date": 5}'),
+        ("Text price", '{"usd_per_mtok_input": "3"}'),
+        ("Not JSON", "{"),
+    ):
+        con.execute("INSERT INTO scenario VALUES (?, 'company', 90, ?, now())", [name, params])
+    con.close()
+    assert scenarios.load_all(store)["name"].tolist() == ["Good"]
+    with pytest.raises(TypeError, match="change date must be a date"):
+        F.Scenario.from_dict({"change_date": 5})
