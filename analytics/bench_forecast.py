@@ -34,7 +34,7 @@ def interaction(fc: F.Forecast, scenario: F.Scenario, mix: dict, headcount: int)
         "adjusted": F.summarise(shown.adjusted(), shown.days),
         "scenario": F.summarise(paths, shown.days),
     }
-    F.capacity(paths, scenario, mix)
+    F.capacity(paths, scenario, mix, capped=F.capped_paths(shown, scenario))
     F.compare(shown, {"current": scenario, "saved": F.Scenario(inflation_kept=0.5)}, mix, headcount=headcount)
     recent = fc.history.iloc[-SHOWN_HORIZON:]
     history = {"day": recent.index, "observed": recent["total"], "adjusted": recent["genuine"] + recent["automation"]}

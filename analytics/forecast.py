@@ -328,7 +328,9 @@ def simulate(fits: dict[str, ComponentFit], *, n_paths: int = N_PATHS, seed: int
         persistent = np.where(sd > 0, 1.0 - np.minimum((sd[0] / np.where(sd > 0, sd, 1.0)) ** 2, 1.0), 0.0)
         z = np.sqrt(persistent)[None, :] * walk[:, :, i] + np.sqrt(1.0 - persistent)[None, :] * daily[:, :, i]
         draws = fit.mean[None, :] + sd[None, :] * z
-        out[c] = np.clip(np.expm1(draws) if fit.log_scale else draws, 0.0, fit.cap)
+        if fit.log_scale:  # capped before exp, so a far tail cannot overflow
+            draws = np.expm1(np.minimum(draws, np.log1p(fit.cap)))
+        out[c] = np.clip(draws, 0.0, fit.cap)
     return out
 
 
@@ -560,6 +562,7 @@ class Forecast:
     backtest: Backtest
     fit_seconds: float = 0.0
     backtest_seconds: float = 0.0
+    caps: dict[str, float] = field(default_factory=dict)  # component -> the cap on its simulated days
 
     @property
     def model(self) -> str:
@@ -631,6 +634,7 @@ def forecast(
         bt,
         fit_seconds=time.perf_counter() - tested,
         backtest_seconds=tested - started,
+        caps={c: f.cap for c, f in fits.items()},
     )
 
 
@@ -775,21 +779,50 @@ def price_per_token(scenario: Scenario, mix: dict[str, float]) -> float:
     return sum(mix.get(t, 0.0) / total * getattr(scenario, f"usd_per_mtok_{t}") for t in TOKEN_TYPES) / 1e6
 
 
-def capacity(paths: np.ndarray, scenario: Scenario, mix: dict[str, float]) -> pd.DataFrame:
+def capped_paths(fc: Forecast, scenario: Scenario) -> np.ndarray:
+    """Per path (n_paths booleans): some day of it has a component the scenario keeps sitting at its cap
+    (CAP_MULTIPLE x the highest day seen), so its true peak is unknown: at least what the path shows."""
+    kept = retained_share(fc.days, scenario)
+    out = np.zeros(next(iter(fc.paths.values())).shape[0], dtype=bool)
+    for c, p in fc.paths.items():
+        cap = fc.caps.get(c, math.inf)
+        if not math.isfinite(cap):
+            continue
+        hit = p >= cap * (1 - 1e-9)
+        if c == "suspected":
+            hit &= kept[None, :] > 0
+        out |= hit.any(axis=1)
+    return out
+
+
+def capacity(
+    paths: np.ndarray, scenario: Scenario, mix: dict[str, float], *, capped: np.ndarray | None = None
+) -> pd.DataFrame:
     """Capacity and cost at p50, p90 and p95 of the scenario's demand.
 
     Columns: quantile, peak_tokens_per_day (that quantile of each simulated future's highest day over the
     horizon, so at p90 only one future in ten has a day above it), gpus (peak / (tokens per GPU-hour x 24),
     rounded up: the load is assumed even over the 24 hours of the day, not sized for the busiest hour),
     gpu_usd_per_year (gpus x 8,760 h x USD per GPU-hour), tokens_per_day (that quantile of each path's mean
-    daily tokens), token_usd_per_year (x 365 x blended price), chosen (the scenario's quantile).
+    daily tokens), token_usd_per_year (x 365 x blended price), chosen (the scenario's quantile), bounded
+    (False when the quantile falls among futures that hit the cap, see `capped_paths`: the model does not
+    bound it, the cap does, and the true figure is higher).
+
+    `capped`: per path, whether it hit the cap (None: none did).
     """
     levels = list(QUANTILES.values())
-    peaks = np.quantile(paths.max(axis=1), levels)
+    path_peaks = paths.max(axis=1)
+    peaks = np.quantile(path_peaks, levels)
+    if capped is not None and capped.any():
+        # a capped future's peak is only a lower bound: as unknown (huge), does the quantile move?
+        censored = np.quantile(np.where(capped, 1e300, path_peaks), levels)
+        bounded = censored <= path_peaks.max()
+    else:
+        bounded = np.ones(len(levels), dtype=bool)
     average = np.quantile(paths.mean(axis=1), levels)
     unit = price_per_token(scenario, mix)
     rows = []
-    for (name, _), peak, avg in zip(QUANTILES.items(), peaks, average, strict=True):
+    for (name, _), peak, avg, ok in zip(QUANTILES.items(), peaks, average, bounded, strict=True):
         gpus = math.ceil(peak / (scenario.tokens_per_gpu_hour * 24) - 1e-9)
         rows.append(
             {
@@ -800,6 +833,7 @@ def capacity(paths: np.ndarray, scenario: Scenario, mix: dict[str, float]) -> pd
                 "tokens_per_day": float(avg),
                 "token_usd_per_year": float(avg) * 365 * unit,
                 "chosen": name == scenario.quantile,
+                "bounded": bool(ok),
             }
         )
     return pd.DataFrame(rows)
@@ -856,12 +890,13 @@ def compare(fc: Forecast, named: dict[str, Scenario], mix: dict[str, float], *, 
 
     Columns: scenario, inflation_kept, change_date, fade_days, growth_pct_per_year, rollout_date,
     rollout_headcount, quantile, tokens (mean over the horizon), tokens_per_day (mean), peak_tokens_per_day,
-    gpus, gpu_usd_per_year, token_usd_per_year (the last four at each scenario's quantile).
+    gpus, gpu_usd_per_year, token_usd_per_year (the last four at each scenario's quantile), bounded (see
+    `capacity`).
     """
     rows = []
     for name, sc in named.items():
         paths = apply_scenario(fc, sc, headcount=headcount)
-        cap = capacity(paths, sc, mix).set_index("quantile").loc[sc.quantile]
+        cap = capacity(paths, sc, mix, capped=capped_paths(fc, sc)).set_index("quantile").loc[sc.quantile]
         rows.append(
             {
                 "scenario": name,
@@ -878,6 +913,7 @@ def compare(fc: Forecast, named: dict[str, Scenario], mix: dict[str, float], *, 
                 "gpus": int(cap["gpus"]),
                 "gpu_usd_per_year": float(cap["gpu_usd_per_year"]),
                 "token_usd_per_year": float(cap["token_usd_per_year"]),
+                "bounded": bool(cap["bounded"]),
             }
         )
     return pd.DataFrame(rows)

@@ -327,9 +327,13 @@ def model_mix(models: pd.DataFrame) -> None:
     )
 
 
+CAPPED = f"not bounded by the model: capped at {fcast.CAP_MULTIPLE:g}× history, at least this"
+
+
 def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: fcast.Forecast) -> None:
     st.markdown("**Capacity and cost of the chosen scenario**")
-    table = fcast.capacity(paths, scenario, mix)
+    capped = fcast.capped_paths(fc, scenario)
+    table = fcast.capacity(paths, scenario, mix, capped=capped)
     totals = {k: float(f["mean"].sum()) for k, f in fans.items()}
     st.caption(
         f"Over {fc.horizon} days: {short_number(totals['observed'])} tokens as observed, "
@@ -339,8 +343,20 @@ def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: f
         "ten futures never need more), assuming that day's load is spread evenly over 24 hours: the busiest "
         "hour needs more."
     )
+    if not table["bounded"].all():
+        unbounded = ", ".join(table.loc[~table["bounded"], "quantile"])
+        st.warning(
+            f"In {capped.mean():.0%} of the simulated futures some day reaches the guard of "
+            f"{fcast.CAP_MULTIPLE:g}× the highest day seen, so at {unbounded} the peak and GPUs are set by that cap, "
+            "not by the model: the true figure is higher and unknown. The backtest scores 28 days ahead; shorten "
+            "the horizon for figures the model supports.",
+            icon=":material/warning:",
+        )
     st.dataframe(
-        table.assign(chosen=table["chosen"].map({True: "◀ chosen", False: ""})),
+        table.assign(
+            chosen=table["chosen"].map({True: "◀ chosen", False: ""}),
+            bounded=table["bounded"].map({True: "", False: CAPPED}),
+        ),
         hide_index=True,
         width="stretch",
         key="demand_capacity",
@@ -352,6 +368,7 @@ def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: f
             "tokens_per_day": st.column_config.NumberColumn("Mean tokens/day", format="compact"),
             "token_usd_per_year": st.column_config.NumberColumn("Token cost / year", format="dollar"),
             "chosen": "",
+            "bounded": "Note",
         },
     )
 
@@ -421,6 +438,9 @@ def save_and_compare(fc, scope: Scope, scenario, mix, active_users: int, horizon
             "gpus": "GPUs",
             "gpu_usd_per_year": st.column_config.NumberColumn("GPU cost / year", format="dollar"),
             "token_usd_per_year": st.column_config.NumberColumn("Token cost / year", format="dollar"),
+            "bounded": st.column_config.CheckboxColumn(
+                "Bounded by the model", help=f"Unticked: the peak is set by the cap ({CAPPED})."
+            ),
         },
     )
     left, right = st.columns(2)

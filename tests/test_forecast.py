@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+import warnings
 from datetime import date, timedelta
 
 import numpy as np
@@ -421,3 +422,33 @@ def test_a_bad_row_in_the_store_is_skipped_not_a_crash(tmp_path):
     assert scenarios.load_all(store)["name"].tolist() == ["Good"]
     with pytest.raises(TypeError, match="change date must be a date"):
         F.Scenario.from_dict({"change_date": 5})
+
+
+def test_a_quantile_among_futures_that_hit_the_cap_is_not_bounded_by_the_model():
+    # ten futures whose busiest days are 1 M ... 10 M; the two busiest hit the cap somewhere
+    paths = np.tile(np.arange(1, 11, dtype=float)[:, None] * 1e6, (1, 5))
+    capped = np.zeros(10, dtype=bool)
+    capped[[8, 9]] = True
+    table = F.capacity(paths, F.Scenario(), {"input": 1.0}, capped=capped).set_index("quantile")
+    # p50 sits between the 5th and 6th futures (uncapped); p90 and p95 between the 9th and 10th (capped)
+    assert table["bounded"].tolist() == [True, False, False]
+    assert table.loc["p50", "peak_tokens_per_day"] == pytest.approx(5.5e6)
+    assert F.capacity(paths, F.Scenario(), {"input": 1.0})["bounded"].all()
+
+
+def test_capped_paths_count_only_components_the_scenario_keeps_and_exp_never_overflows():
+    fits = {
+        "genuine": F.ComponentFit("x", np.full(20, 5.0), np.full(20, 0.01), np.full(30, np.nan), cap=1e9),
+        "suspected": F.ComponentFit("x", np.full(20, 800.0), np.full(20, 50.0), np.full(30, np.nan), cap=1000.0),
+        "automation": F.ComponentFit("zero", np.zeros(20), np.zeros(20), np.full(30, np.nan)),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # expm1(800) would overflow
+        paths = F.simulate(fits, n_paths=50, seed=1)
+    assert paths["suspected"] == pytest.approx(np.full((50, 20), 1000.0))  # every day on the cap
+    idx = pd.date_range("2027-01-01", periods=20, freq="D")
+    fc = F.Forecast(pd.DataFrame(), idx, paths, {}, {}, None, caps={c: f.cap for c, f in fits.items()})
+    assert not F.capped_paths(fc, F.Scenario(inflation_kept=0.0)).any()  # inflation removed from day one
+    assert F.capped_paths(fc, F.Scenario(inflation_kept=0.5)).all()
+    late = F.Scenario(inflation_kept=0.0, change_date=date(2027, 1, 5))  # kept in full for four days
+    assert F.capped_paths(fc, late).all()

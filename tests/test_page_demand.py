@@ -84,6 +84,8 @@ def test_the_page_shows_the_engines_forecast_capacity_and_backtest(monkeypatch, 
     table = frame(at, "chosen")
     assert table["peak_tokens_per_day"].to_numpy() == pytest.approx(want["peak_tokens_per_day"].to_numpy())
     assert table["gpus"].tolist() == want["gpus"].tolist()
+    bounded = F.capacity(paths, F.Scenario(), mix, capped=F.capped_paths(shown, F.Scenario()))["bounded"]
+    assert (table["bounded"] == "").tolist() == bounded.tolist()  # a capped quantile says so
     # the backtest panel: every model on both series, seasonal naive among them
     shown_bt = frame(at, "coverage")
     assert len(shown_bt) == 8 and shown_bt["mase"].to_numpy() == pytest.approx(bt.table["mase"].to_numpy())
