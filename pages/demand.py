@@ -15,6 +15,8 @@ from pages._shared import data
 from pages.overview import short_number
 from pages.suspects import md
 
+MASE_LABEL = "MASE observed / adjusted (in-sample choice)"
+COVERAGE_LABEL = "95 % interval coverage (in-sample choice)"
 SCOPES = {"company": "The whole company", "tool": "One tool", "org": "One top-level org"}
 QUANTILE_HELP = (
     "Capacity covers the busiest day of each simulated future. p50: half the futures have a busier day; "
@@ -52,8 +54,8 @@ def main(loaders: data.Loaders, store) -> None:
         fc = loaders.demand_forecast(scope.tool, scope.org_id)
     if isinstance(fc, str):
         st.info(
-            f"No forecast for {md(scope.label)} yet: {fc}. The backtest that picks a model needs "
-            f"{fcast.MIN_BACKTEST_DAYS} days; until then the seasonal-naive baseline is used."
+            f"No forecast for {md(scope.label)} yet: {fc}. From {fcast.MIN_FIT_DAYS} days with data the page shows "
+            f"the seasonal-naive baseline; from {fcast.MIN_BACKTEST_DAYS} a backtest picks the model."
         )
         return
     headline(fc)
@@ -134,20 +136,29 @@ def headline(fc: fcast.Forecast) -> None:
         f"{fcast.MODEL_LABELS[fc.choice['suspected']]}. Chosen by the rolling-origin backtest below.",
     )
     mase = [bt.mase("chosen", s) for s in fcast.SERIES]
+    held_mase = [bt.mase("held_out", s) for s in fcast.SERIES]
+    held = (
+        " Chosen on the earlier origins alone and scored on the later ones (an honest out-of-sample check), the "
+        "choice rule scores " + " / ".join(f"{v:.2f}" for v in held_mase) + "."
+        if all(pd.notna(v) for v in held_mase)
+        else ""
+    )
     cols[1].metric(
-        "MASE observed / adjusted",
+        MASE_LABEL,
         " / ".join(f"{v:.2f}" for v in mase) if all(pd.notna(v) for v in mase) else "–",
         help="28 days ahead, for the models used: mean absolute error divided by the in-sample error of "
         "'same weekday last week', for observed demand and demand without suspected inflation. Compare with "
         "seasonal naive's own MASE in the backtest below: lower is better. Four weeks ahead is harder than "
-        "one, so values above 1 are usual.",
+        "one, so values above 1 are usual. In-sample choice: these are the best of the 9 model pairings on the "
+        "same backtest origins they were chosen on, so they flatter the models." + held,
     )
     cover = [bt.coverage("chosen", s) for s in fcast.SERIES]
     cols[2].metric(
-        "95 % interval coverage",
+        COVERAGE_LABEL,
         " / ".join(f"{v:.0%}" for v in cover) if all(pd.notna(v) for v in cover) else "–",
-        help="Observed / adjusted: share of backtest days whose actual tokens fell inside the 95 % interval. "
-        "Near 95 % is honest; far below means the fans are too narrow.",
+        help="Observed / adjusted: share of backtest days whose actual tokens fell inside the 95 % interval, for "
+        "the pairing chosen on those same days (in-sample choice). Near 95 % is honest; far below means the fans "
+        "are too narrow, far above that they are wider than they need be.",
     )
     cols[3].metric(
         "History",
@@ -478,9 +489,15 @@ def backtest_panel(fc: fcast.Forecast) -> None:
         "it. **MASE** divides the mean absolute error by the in-sample error of the seasonal-naive forecast "
         "('same weekday last week', one week ahead), so compare each model with the seasonal-naive row: lower is "
         "better. **Coverage** is the share of days inside the 95 % interval: near 95 % is honest, well below "
-        "means the fans are too narrow, well above that they are wider than they need be."
+        "means the fans are too narrow, well above that they are wider than they need be. The **Used** row is "
+        "the best of 9 pairings on these same origins, an in-sample choice that flatters it; the **held out** "
+        "row makes the same choice on the earlier half of the origins and scores it on the later half only."
     )
-    labels = {**fcast.MODEL_LABELS, "chosen": f"Used: {models_used(fc.choice)}"}
+    labels = {
+        **fcast.MODEL_LABELS,
+        "chosen": f"Used: {models_used(fc.choice)} (best of 9 on these origins: in-sample choice)",
+        "held_out": "Choice rule held out (picked on the earlier origins, scored on the later ones)",
+    }
     table = bt.table.assign(
         model=bt.table["model"].map(labels),
         series=bt.table["series"].map({"observed": "Observed", "adjusted": "Without suspected inflation"}),

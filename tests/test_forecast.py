@@ -154,8 +154,9 @@ def test_the_seasonal_naive_baseline_is_always_scored_and_mase_defined():
     assert np.isfinite(naive["mase"]).all() and (naive["mase"] > 0).all()
     assert ((bt.table["coverage"] >= 0) & (bt.table["coverage"] <= 1)).all()
     assert len(bt.origins) == 3 and bt.horizon == 28
-    # the backtest scores real days only: 3 origins x 28 days
-    assert (bt.table["days"] == 84).all()
+    # the backtest scores real days only: 3 origins x 28 days (the held-out rows: the later 2 origins)
+    assert (bt.table.loc[bt.table["model"] != "held_out", "days"] == 84).all()
+    assert (bt.table.loc[bt.table["model"] == "held_out", "days"] == 56).all()
 
 
 def scored(observed: float, adjusted: float) -> dict:
@@ -452,3 +453,19 @@ def test_capped_paths_count_only_components_the_scenario_keeps_and_exp_never_ove
     assert F.capped_paths(fc, F.Scenario(inflation_kept=0.5)).all()
     late = F.Scenario(inflation_kept=0.0, change_date=date(2027, 1, 5))  # kept in full for four days
     assert F.capped_paths(fc, late).all()
+
+
+def test_the_baseline_is_scored_exactly_and_the_choice_also_on_held_out_origins():
+    frame = history()
+    bt = F.backtest(frame, folds=4, n_paths=200)
+    errors = []
+    for when in bt.origins:
+        o = frame.index.get_loc(pd.Timestamp(when))
+        truth = frame["total"].to_numpy()[o : o + bt.horizon]
+        point = np.tile(frame["total"].to_numpy()[o - 7 : o], 4)  # last week, four times over
+        errors.extend(np.abs(point - truth))
+    assert bt.mase("seasonal_naive", "observed") == pytest.approx(np.mean(errors) / bt.scale["observed"])
+    held = bt.table[bt.table["model"] == "held_out"]
+    assert held["folds"].tolist() == [2, 2] and held["days"].tolist() == [56, 56]  # the later two origins
+    note = F.describe_choice(bt)
+    assert "in-sample choice" in note or note.startswith("No model beat")

@@ -36,9 +36,11 @@ def test_forecast_json_and_csv_follow_the_contract(demo_db, tmp_path):
     assert set(body["models"]) == {"genuine", "suspected", "automation"}
     assert set(body["models"].values()) <= {"seasonal_naive", "ets", "uc"}
     assert body["models"]["genuine"] in body["model"]
-    assert {r["model"] for r in body["backtest"]} == {"seasonal_naive", "ets", "uc", "chosen"}
+    assert {r["model"] for r in body["backtest"]} == {"seasonal_naive", "ets", "uc", "chosen", "held_out"}
     chosen = {r["series"]: r["mase"] for r in body["backtest"] if r["model"] == "chosen"}
     assert chosen == pytest.approx(body["mase"], abs=1e-4)
+    held = {r["series"]: r["mase"] for r in body["backtest"] if r["model"] == "held_out"}
+    assert held == pytest.approx(body["mase_held_out"], abs=1e-4)
     rows = read(out)
     assert len(rows) == 21
     assert list(rows[0])[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS

@@ -67,10 +67,10 @@ def test_the_page_shows_the_engines_forecast_capacity_and_backtest(monkeypatch, 
     metrics = {m.label: m.value for m in at.metric}
     bt = fc.backtest
     assert (
-        metrics["MASE observed / adjusted"]
+        metrics["MASE observed / adjusted (in-sample choice)"]
         == f"{bt.mase('chosen', 'observed'):.2f} / {bt.mase('chosen', 'adjusted'):.2f}"
     )
-    assert metrics["95 % interval coverage"] == (
+    assert metrics["95 % interval coverage (in-sample choice)"] == (
         f"{bt.coverage('chosen', 'observed'):.0%} / {bt.coverage('chosen', 'adjusted'):.0%}"
     )
     assert any(fc.note in c.value for c in [*at.caption, *at.warning])
@@ -88,9 +88,10 @@ def test_the_page_shows_the_engines_forecast_capacity_and_backtest(monkeypatch, 
     assert (table["bounded"] == "").tolist() == bounded.tolist()  # a capped quantile says so
     # the backtest panel: every model on both series, seasonal naive among them
     shown_bt = frame(at, "coverage")
-    assert len(shown_bt) == 8 and shown_bt["mase"].to_numpy() == pytest.approx(bt.table["mase"].to_numpy())
+    assert len(shown_bt) == 10 and shown_bt["mase"].to_numpy() == pytest.approx(bt.table["mase"].to_numpy())
     assert any("Seasonal naive" in m for m in shown_bt["model"])
-    assert sum(m.startswith("Used: ") for m in shown_bt["model"]) == 2
+    assert sum(m.startswith("Used: ") and "in-sample" in m for m in shown_bt["model"]) == 2
+    assert sum("held out" in m for m in shown_bt["model"]) == 2
     assert len(at.get("plotly_chart")) == 1
     fan = at.get("plotly_chart")[0].proto.spec
     assert "Chosen scenario" in fan and "Without suspected inflation" in fan
