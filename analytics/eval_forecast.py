@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|---|---|")
     for label, tool in scopes:
         started = time.perf_counter()
-        bt = evaluate(rows, folds=args.folds, tool=tool)
+        try:
+            bt = evaluate(rows, folds=args.folds, tool=tool)
+        except F.StoppedReporting as exc:
+            print(f"| {label} | {exc} | | | | |")
+            continue
         table = bt.table
         if table.empty:
             print(f"| {label} | too little history for a backtest | | | | |")

@@ -86,6 +86,9 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
     -------
     DataFrame indexed by day (daily frequency) with columns genuine, suspected, automation, total;
     every column is NaN on a gap day. Empty when the scope has no usage.
+
+    Raises StoppedReporting when every tool of the scope stopped reporting (silent for more than
+    RETIRED_AFTER_DAYS before the last day any tool reported): its forecast would start in the past.
     """
     empty = pd.DataFrame(columns=[*COMPONENTS, "total"], index=pd.DatetimeIndex([], freq="D", name="day"))
     if rows.empty:
@@ -102,6 +105,13 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
         return empty
     tools = sorted(scope["tool"].unique())
     current = [t for t in tools if reported.at[t, "max"] >= last_day - pd.Timedelta(days=RETIRED_AFTER_DAYS)]
+    if not current:
+        stopped = max(reported.at[t, "max"] for t in tools)
+        what = f"the tool {tool}" if tool is not None and org_id is None else "this scope"
+        raise StoppedReporting(
+            f"{what} stopped reporting on {stopped:%Y-%m-%d} (the data runs to {last_day:%Y-%m-%d}), so there is "
+            "nothing current to forecast"
+        )
     # A scope day is a gap when one of its daily sources, inside the span it reports over, sent nothing at all.
     # Only a tool that normally reports every day (rows on at least REGULAR_SHARE of its span) and carries a
     # material share of the scope's tokens makes a gap: a weekday-only or sporadic tool's silent day, or a tiny
@@ -141,6 +151,14 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
     sums = _trim_partial_edges(sums)
     sums.index.freq = "D"
     return sums
+
+
+def current_tools(rows: pd.DataFrame) -> list[str]:
+    """Tools that still report: a row within RETIRED_AFTER_DAYS of the last day any tool reported."""
+    if rows.empty:
+        return []
+    last = pd.to_datetime(rows["day"]).groupby(rows["tool"]).max()
+    return sorted(last.index[last >= last.max() - pd.Timedelta(days=RETIRED_AFTER_DAYS)])
 
 
 def _trim_partial_edges(frame: pd.DataFrame) -> pd.DataFrame:
@@ -642,6 +660,10 @@ class Forecast:
 
 class TooLittleHistory(ValueError):
     """The scope has fewer observed days than a forecast needs."""
+
+
+class StoppedReporting(TooLittleHistory):
+    """Every tool of the scope stopped reporting: there is no current history to forecast from."""
 
 
 def forecast(

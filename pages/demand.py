@@ -75,7 +75,10 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
         help="The company's total, one tool's, or one top-level org's. Each is fitted and backtested on its own.",
     )
     if kind == "tool":
-        tools, hidden = suppress_small_groups(loaders.demand_tools(), size_col="people", k=DEFAULT_K)
+        listed = loaders.demand_tools()
+        # a tool that stopped reporting has nothing current to forecast: not offered
+        listed = listed[listed["tool"].isin(fcast.current_tools(rows))]
+        tools, hidden = suppress_small_groups(listed, size_col="people", k=DEFAULT_K)
         if tools.empty:
             right.info(
                 f"No tool was used by at least {DEFAULT_K} people in the last 28 days, so none can be shown on its own."
@@ -85,7 +88,7 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
             "Tool",
             list(tools["tool"]),
             key="demand.tool",
-            help=f"Tools that at least {DEFAULT_K} people used in the last 28 days"
+            help=f"Tools still reporting that at least {DEFAULT_K} people used in the last 28 days"
             + (
                 f"; {hidden} tool(s) used by fewer (or no longer reporting) are left out to protect individuals."
                 if hidden

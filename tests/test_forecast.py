@@ -469,3 +469,12 @@ def test_the_baseline_is_scored_exactly_and_the_choice_also_on_held_out_origins(
     assert held["folds"].tolist() == [2, 2] and held["days"].tolist() == [56, 56]  # the later two origins
     note = F.describe_choice(bt)
     assert "in-sample choice" in note or note.startswith("No model beat")
+
+
+def test_a_tool_that_stopped_reporting_is_not_forecast_from_the_past():
+    days = pd.date_range("2026-03-02", periods=60, freq="D")
+    rows = pd.DataFrame(_rows(days, [1000] * 60, tool="a") + _rows(days[:30], [500] * 30, tool="old"))
+    assert F.current_tools(rows) == ["a"]
+    with pytest.raises(F.StoppedReporting, match="the tool old stopped reporting on 2026-03-31"):
+        F.daily_series(rows, tool="old")
+    assert F.daily_series(rows).index[-1] == days[-1]  # the company goes on
