@@ -244,6 +244,12 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, mo
         key=f"demand.rollout_date.{scope.key}.{start}",
         help="The day the new people start.",
     )
+    if rollout_people and active_users <= 0:
+        c3.warning(
+            "The rollout is left out: nobody used this scope in its last 28 days, so there is no use per head "
+            "to give the new people.",
+            icon=":material/warning:",
+        )
     with st.expander("Prices and capacity assumptions"):
         p1, p2, p3 = st.columns(3)
         price = {}

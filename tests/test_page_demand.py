@@ -167,4 +167,17 @@ def test_an_empty_database_and_a_short_history_explain_themselves(monkeypatch, t
     build_demo(short, users=20, days=14, seed=1, end=date(2026, 11, 20))
     at = run_page(monkeypatch, short)
     assert any(f"at least {F.MIN_FIT_DAYS} days" in i.value for i in at.info)
+    assert not any("baseline is used" in i.value for i in at.info)  # nothing is shown, so nothing is used
     assert not at.get("plotly_chart")
+
+
+def test_a_rollout_without_people_to_scale_from_says_it_is_left_out(monkeypatch, db):
+    from pages._shared import data
+
+    real = data.Loaders.demand_prices
+    monkeypatch.setattr(data.Loaders, "demand_prices", lambda self, *a: {**real(self, *a), "active_users": 0})
+    at = run_page(monkeypatch, db)
+    assert not any("rollout is left out" in w.value for w in at.warning)
+    at.number_input(key="demand.rollout_people.company").set_value(100).run()
+    assert not at.exception
+    assert any("rollout is left out" in w.value for w in at.warning)
