@@ -33,7 +33,7 @@ def test_demand_page_draws_the_fans_and_reacts_to_the_inflation_slider(demo_db, 
         errors = open_app(page, url)
         open_page(page, "Demand & scenarios", ready='[data-testid="stForm"]')
         assert page.url.endswith("/demand-scenarios")
-        assert "MASE observed / adjusted" in metric_values(page)
+        assert "MASE observed / adjusted (in-sample choice)" in metric_values(page)
         assert page.locator(".js-plotly-plot").count() == 1
         assert page.get_by_text("Capacity and cost of the chosen scenario").is_visible()
         assert page.locator('[data-testid="stDataFrame"]').count() >= 3  # capacity, comparison, backtest
