@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import replace
 from datetime import date, timedelta
 
 import numpy as np
@@ -478,3 +479,21 @@ def test_a_tool_that_stopped_reporting_is_not_forecast_from_the_past():
     with pytest.raises(F.StoppedReporting, match="the tool old stopped reporting on 2026-03-31"):
         F.daily_series(rows, tool="old")
     assert F.daily_series(rows).index[-1] == days[-1]  # the company goes on
+
+
+def test_interval_widths_are_calibrated_on_the_backtest_and_used_by_the_forecast():
+    frame = history()
+    fc = F.forecast(frame, horizon=28, n_paths=200, folds=4)
+    bt = fc.backtest
+    assert bt.width in F.WIDTHS
+    cover = [bt.coverage("chosen", s) for s in F.SERIES]
+    assert min(cover) >= 0.95 or bt.width == F.WIDTHS[-1]
+    raw = F.backtest(frame, folds=4, n_paths=200, calibrate_width=False)
+    assert raw.width == 1.0 and raw.choice == bt.choice
+    if bt.width != 1.0:
+        assert f"{bt.width:g}× the models' own" in bt.note
+    # the forecast's paths are the chosen models' with every standard deviation scaled by the width
+    fits = {c: F.fit_component(frame[c], bt.choice[c], horizon=28) for c in F.COMPONENTS}
+    scaled = {c: replace(f, sd=f.sd * bt.width) for c, f in fits.items()}
+    want = F.simulate(scaled, n_paths=200)
+    assert all(np.allclose(fc.paths[c], want[c]) for c in F.COMPONENTS)
