@@ -53,10 +53,13 @@ def main(loaders: data.Loaders, store) -> None:
     with st.spinner("Backtesting the models and simulating this scope's demand (once per data load)…"):
         fc = loaders.demand_forecast(scope.tool, scope.org_id)
     if isinstance(fc, str):
-        st.info(
-            f"No forecast for {md(scope.label)} yet: {fc}. From {fcast.MIN_FIT_DAYS} days with data the page shows "
-            f"the seasonal-naive baseline; from {fcast.MIN_BACKTEST_DAYS} a backtest picks the model."
+        more = (
+            ""
+            if "stopped reporting" in fc
+            else f" From {fcast.MIN_FIT_DAYS} days with data the page shows the seasonal-naive baseline; from "
+            f"{fcast.MIN_BACKTEST_DAYS} a backtest picks the model."
         )
+        st.info(f"No forecast for {md(scope.label)}: {md(fc)}.{more}")
         return
     headline(fc)
     prices = loaders.demand_prices(scope.tool, scope.org_id)

@@ -181,3 +181,14 @@ def test_a_rollout_without_people_to_scale_from_says_it_is_left_out(monkeypatch,
     at.number_input(key="demand.rollout_people.company").set_value(100).run()
     assert not at.exception
     assert any("rollout is left out" in w.value for w in at.warning)
+
+
+def test_why_there_is_no_forecast_is_inert_text(monkeypatch, db):
+    from pages._shared import data
+
+    why = "the tool **x**_y stopped reporting on 2026-08-31 (the data runs to 2026-11-22)"
+    monkeypatch.setattr(data.Loaders, "demand_forecast", lambda self, *a: why)
+    at = run_page(monkeypatch, db)
+    shown = " ".join(i.value for i in at.info)
+    assert r"\*\*x\*\*\_y stopped reporting" in shown  # escaped for Markdown, not bold
+    assert "backtest picks the model" not in shown  # no waiting for more days will help
