@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         print(
             f"<!-- {label}: origins {bt.origins[0]} .. {bt.origins[-1]} ({len(bt.origins)}), "
-            f"horizon {bt.horizon} days, "
+            f"horizon {bt.horizon} days, interval width {bt.width:g}x the models' own, "
             f"{int(table['days'].iloc[0])} days scored, {time.perf_counter() - started:.1f} s -->"
         )
     return 0
