@@ -157,7 +157,7 @@ class Warehouse:
         return self._frame("q_demand_day")
 
     def demand_orgs(self) -> pd.DataFrame:
-        """Top-level orgs: org_id, org_name, headcount (people in dim_people)."""
+        """Top-level orgs: org_id, org_name, headcount (distinct people with use in the last 28 days of data)."""
         return self._frame("q_demand_orgs")
 
     def demand_tools(self) -> pd.DataFrame:
