@@ -381,7 +381,7 @@ def _rows(days, tokens, tool="a", org="o1"):
 def test_a_quiet_weekend_at_the_edges_is_kept_and_a_partial_day_is_not():
     # Monday 2 March to Sunday 12 April 2026: weekdays 1000 tokens, weekends 100 (a tenth: quiet, not partial)
     days = pd.date_range("2026-03-02", "2026-04-12", freq="D")
-    tokens = [100 if d.dayofweek >= 5 else 1000 for d in days]
+    tokens = [100 if d.day_of_week >= 5 else 1000 for d in days]
     series = F.daily_series(pd.DataFrame(_rows(days, tokens)))
     assert series.index[-1] == pd.Timestamp("2026-04-12")  # the last Sunday stays
     assert len(series) == len(days)
@@ -396,7 +396,7 @@ def test_a_quiet_weekend_at_the_edges_is_kept_and_a_partial_day_is_not():
 def test_a_weekday_only_sporadic_or_tiny_tool_does_not_make_company_days_missing():
     days = pd.date_range("2026-03-02", periods=42, freq="D")  # six full weeks from a Monday
     rows = _rows(days, [1000] * 42, tool="a")
-    rows += _rows([d for d in days if d.dayofweek < 5], [500] * 30, tool="weekdays")  # 5 of 7 days: not daily
+    rows += _rows([d for d in days if d.day_of_week < 5], [500] * 30, tool="weekdays")  # 5 of 7 days: not daily
     rows += _rows(days[::3], [300] * 14, tool="every-third-day")
     tiny = [d for i, d in enumerate(days) if i not in (10, 11, 12)]  # daily, 3 days missing, but 1 % of tokens
     rows += _rows(tiny, [20] * len(tiny), tool="tiny")
