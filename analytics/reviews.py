@@ -10,13 +10,13 @@ a suspect week later than the evidence the reviewer saw (then the case is open a
 
 from __future__ import annotations
 
-import os
-import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from analytics import sidestore
 
 ACTIONS = ("confirm", "dismiss", "note")
 MAX_NOTE = 2_000
@@ -34,11 +34,7 @@ CREATE TABLE IF NOT EXISTS review_log (
 
 
 def path_for(db_path: Path | str) -> Path:
-    override = os.environ.get("GOODHART_REVIEWS")
-    if override:
-        return Path(override)
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.stem + ".reviews.duckdb")
+    return sidestore.path_for(db_path, "reviews", "GOODHART_REVIEWS")
 
 
 class ReviewStoreError(Exception):
@@ -46,22 +42,7 @@ class ReviewStoreError(Exception):
 
 
 def _open(store: Path) -> duckdb.DuckDBPyConnection:
-    """The store, read-write with its schema, the same way for reads and writes (DuckDB refuses a second
-    open of one file in one process with a different configuration); a busy file is retried briefly."""
-    for attempt in range(5):
-        try:
-            con = duckdb.connect(str(store))
-            con.execute(SCHEMA)
-            return con
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == 4:
-                raise ReviewStoreError(
-                    f"cannot open the review history {store.name}: {str(exc).splitlines()[0]}"
-                ) from None
-            time.sleep(0.2 * (attempt + 1))
-        except duckdb.Error as exc:
-            raise ReviewStoreError(f"cannot open the review history {store.name}: {str(exc).splitlines()[0]}") from None
-    raise AssertionError("unreachable")
+    return sidestore.open_store(store, SCHEMA, ReviewStoreError, "the review history")
 
 
 def record(

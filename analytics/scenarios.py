@@ -9,15 +9,14 @@ asks the user to confirm first), and then the old values are overwritten.
 from __future__ import annotations
 
 import json
-import os
 import re
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from analytics import sidestore
 from analytics.forecast import Scenario
 
 MAX_NAME = 60
@@ -43,11 +42,7 @@ class ScenarioExists(ValueError):
 
 
 def path_for(db_path: Path | str) -> Path:
-    override = os.environ.get("GOODHART_SCENARIOS")
-    if override:
-        return Path(override)
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.stem + ".scenarios.duckdb")
+    return sidestore.path_for(db_path, "scenarios", "GOODHART_SCENARIOS")
 
 
 def check_name(name: str) -> str:
@@ -66,20 +61,7 @@ def check_name(name: str) -> str:
 
 def _open(store: Path, *, attempts: int = 5) -> duckdb.DuckDBPyConnection:
     """The store, opened (and its table created); a locked store is retried `attempts` times in all."""
-    for attempt in range(attempts):
-        try:
-            con = duckdb.connect(str(store))
-            con.execute(SCHEMA)
-            return con
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or attempt == attempts - 1:
-                raise ScenarioStoreError(
-                    f"cannot open the scenarios {store.name}: {str(exc).splitlines()[0]}"
-                ) from None
-            time.sleep(0.2 * (attempt + 1))
-        except duckdb.Error as exc:
-            raise ScenarioStoreError(f"cannot open the scenarios {store.name}: {str(exc).splitlines()[0]}") from None
-    raise AssertionError("unreachable")
+    return sidestore.open_store(store, SCHEMA, ScenarioStoreError, "the scenarios", attempts=attempts)
 
 
 def save(store: Path, name: str, scenario: Scenario, *, scope: str, horizon_days: int, replace: bool = False) -> str:
