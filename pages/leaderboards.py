@@ -232,25 +232,19 @@ def boards(shown: pd.DataFrame, top: int, level: str, extra: list[str]) -> None:
         "org_name": st.column_config.TextColumn("Org"),
         "people": st.column_config.NumberColumn("People", format="%d", width="small"),
     }
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Raw token scoreboard")
-        raw_top = shown.sort_values("rank_raw").head(top)
-        st.dataframe(
-            raw_top[["rank_raw", "entity_name", "tokens", "rank_adjusted", "marks", *extra]],
-            hide_index=True,
-            column_config=config,
-            key=f"{level}_raw_board",
-        )
-    with right:
-        st.subheader("Quality-adjusted")
-        adjusted_top = shown.sort_values("rank_adjusted").head(top)
-        st.dataframe(
-            adjusted_top[["rank_adjusted", "entity_name", "adjusted_tokens", "rank_shift", "marks", *extra]],
-            hide_index=True,
-            column_config=config,
-            key=f"{level}_adjusted_board",
-        )
+    sides = (
+        ("Raw token scoreboard", "raw", ["rank_raw", "entity_name", "tokens", "rank_adjusted"]),
+        ("Quality-adjusted", "adjusted", ["rank_adjusted", "entity_name", "adjusted_tokens", "rank_shift"]),
+    )
+    for column, (title, board, columns) in zip(st.columns(2), sides, strict=True):
+        with column:
+            st.subheader(title)
+            st.dataframe(
+                shown.sort_values(columns[0]).head(top)[[*columns, "marks", *extra]],
+                hide_index=True,
+                column_config=config,
+                key=f"{level}_{board}_board",
+            )
 
 
 def page() -> None:
