@@ -99,11 +99,7 @@ def daily_series(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | N
     rows = rows.assign(day=pd.to_datetime(rows["day"]))
     reported = rows.groupby("tool")["day"].agg(["min", "max"])
     last_day = reported["max"].max()
-    scope = rows
-    if tool is not None:
-        scope = scope[scope["tool"] == tool]
-    if org_id is not None:
-        scope = scope[scope["org_id"] == org_id]
+    scope = _in_scope(rows, tool, org_id)
     if scope.empty:
         return empty
     tools = sorted(scope["tool"].unique())
@@ -976,15 +972,20 @@ def token_mix(rows: pd.DataFrame) -> dict[str, float]:
     return {t: (v / total if total else 0.25) for t, v in sums.items()}
 
 
-def scope_rows(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | None = None, days: int = 28):
-    """The mart rows of a scope's last `days` days (for its token mix and prices)."""
+def _in_scope(rows: pd.DataFrame, tool: str | None, org_id: str | None) -> pd.DataFrame:
+    """The mart rows of one tool and/or one top-level org (None: all)."""
     if rows.empty:
         return rows
-    out = rows
     if tool is not None:
-        out = out[out["tool"] == tool]
+        rows = rows[rows["tool"] == tool]
     if org_id is not None:
-        out = out[out["org_id"] == org_id]
+        rows = rows[rows["org_id"] == org_id]
+    return rows
+
+
+def scope_rows(rows: pd.DataFrame, *, tool: str | None = None, org_id: str | None = None, days: int = 28):
+    """The mart rows of a scope's last `days` days (for its token mix and prices)."""
+    out = _in_scope(rows, tool, org_id)
     if out.empty:
         return out
     last = pd.to_datetime(out["day"]).max()
