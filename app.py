@@ -1,12 +1,12 @@
-"""Goodhart's router: page config, the database, shared filters, and the pages that work."""
+"""Goodhart's router: page config, the database, who is looking, and the pages their role may open."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from pages import audit_log, demand, leaderboards, mine, overview, suspects
 from pages import data as data_page
-from pages import demand, leaderboards, overview, suspects
-from pages._shared import data, filters
+from pages._shared import auth, data, filters
 
 st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout="wide")
 
@@ -19,30 +19,51 @@ st.sidebar.caption("Real AI adoption vs inflated consumption")
 if wh.is_demo:
     st.sidebar.warning("Demo data: a generated organisation, not real people.", icon=":material/science:")
 
-bounds = data.Loaders(wh).date_bounds() if wh.is_built else None
+# The viewer comes from the identity alone (sign-in, proxy header or the demo switch); the scope from the
+# viewer. Pages receive both from here, never from session state or the URL.
+viewer = auth.current(wh) if wh.is_built else None
+scope = viewer.scope() if viewer else None
+view = auth.View(viewer, scope, data.Loaders(wh, scope)) if viewer else None
+if viewer:
+    auth.sidebar(viewer)
+
+bounds = view.loaders.date_bounds() if view else None
 
 
-# Pages are listed only once they work. Each entry is a function defined here that calls its page
-# module, with a url_path unlike any file name in pages/: otherwise Streamlit's test runner resolves
-# a rerun to the page file itself instead of this router.
+# Each entry is a function defined here that calls its page module, with a url_path unlike any file name in
+# pages/: otherwise Streamlit's test runner resolves a rerun to the page file itself instead of this router.
 def overview_page() -> None:
-    overview.page()
+    overview.page(view)
 
 
 def leaderboards_page() -> None:
-    leaderboards.page()
+    leaderboards.page(view)
 
 
 def suspects_page() -> None:
-    suspects.page()
+    suspects.page(view)
 
 
 def demand_page() -> None:
-    demand.page()
+    demand.page(view)
+
+
+def explorer_page() -> None:
+    from pages import explorer  # TEMP until the page lands
+
+    explorer.page(view)
+
+
+def mine_page() -> None:
+    mine.page(view)
 
 
 def data_sources_page() -> None:
     data_page.page()
+
+
+def audit_page() -> None:
+    audit_log.page(view)
 
 
 def empty_page() -> None:
@@ -53,22 +74,46 @@ def empty_page() -> None:
     )
 
 
-data_entry = st.Page(data_sources_page, title="Data", icon=":material/database:", url_path="data-sources")
+def nothing_page() -> None:
+    st.title("Goodhart")
+    st.info(
+        f"You are signed in as {viewer.email or 'an unknown viewer'}, but Goodhart's data has no person with that "
+        "e-mail and the roles file gives it no role, so there is nothing for you to see. Ask an admin to add your "
+        "address to the org data or the roles file."
+    )
+
+
+PAGES = {
+    "home": (overview_page, "Overview", ":material/monitoring:"),
+    "rankings": (leaderboards_page, "Leaderboards", ":material/leaderboard:"),
+    "suspected": (suspects_page, "Suspected inflation", ":material/policy:"),
+    "demand-scenarios": (demand_page, "Demand & scenarios", ":material/query_stats:"),
+    "org": (explorer_page, "Org explorer", ":material/account_tree:"),
+    "mine": (mine_page, "My usage", ":material/person:"),
+    "data-sources": (data_sources_page, "Data", ":material/database:"),
+    "audit": (audit_page, "Audit log", ":material/history:"),
+}
+
 if bounds is None:
-    # Nothing to chart yet, but the Data page is where the first files can be uploaded.
-    st.navigation(
-        [st.Page(empty_page, title="Start", icon=":material/home:", url_path="home", default=True), data_entry]
-    ).run()
+    # Nothing to chart yet, but the Data page is where the first files can be uploaded (admins only, once
+    # there are people to sign in as; before that the database is empty and holds nobody's data).
+    entries = [st.Page(empty_page, title="Start", icon=":material/home:", url_path="home", default=True)]
+    if viewer is not None and viewer.role == "admin":
+        fn, title, icon = PAGES["data-sources"]
+        entries.append(st.Page(fn, title=title, icon=icon, url_path="data-sources"))
+    st.navigation(entries).run()
     st.stop()
 
 st.session_state["goodhart.range"] = filters.date_range(bounds)
 st.session_state["goodhart.bounds"] = bounds
 
-pages = [
-    st.Page(overview_page, title="Overview", icon=":material/monitoring:", url_path="home", default=True),
-    st.Page(leaderboards_page, title="Leaderboards", icon=":material/leaderboard:", url_path="rankings"),
-    st.Page(suspects_page, title="Suspected inflation", icon=":material/policy:", url_path="suspected"),
-    st.Page(demand_page, title="Demand & scenarios", icon=":material/query_stats:", url_path="demand-scenarios"),
-    data_entry,
-]
-st.navigation(pages).run()
+allowed = [p for p in viewer.pages if p in PAGES]
+if not allowed:
+    st.navigation([st.Page(nothing_page, title="Goodhart", url_path="home", default=True)]).run()
+    st.stop()
+st.navigation(
+    [
+        st.Page(PAGES[p][0], title=PAGES[p][1], icon=PAGES[p][2], url_path=p, default=i == 0)
+        for i, p in enumerate(allowed)
+    ]
+).run()

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from analytics import leaderboard as lb
+from analytics.access import k_configured
 
 
 def _time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         def page(start, end, tool=None, subtree=None):
             raw = wh.leaderboard_people(start, end, tool, subtree)
             people = lb.people_board(raw, key=key, show_names=False)
-            lb.team_board(people, k=lb.k_anonymity())
+            lb.team_board(people, k=k_configured())
             return lb.headline(people)
 
         cases = {
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             f"people board, tool {tool}": lambda: page(first, last, tool),
             f"people board, org {org}": lambda: page(first, last, None, org),
             "filter options": wh.leaderboard_filters,
-            "decoupling monitor": lambda: lb.decoupling(wh.decoupling_weeks(first, last), k=lb.k_anonymity()),
+            "decoupling monitor": lambda: lb.decoupling(wh.decoupling_weeks(first, last), k=k_configured()),
         }
         print(f"{events:,} events; {args.repeat} warm runs per query after one cold run")
         print(f"{'query':<40} {'cold ms':>9} {'p50 ms':>9} {'p95 ms':>9}")

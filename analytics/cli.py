@@ -18,6 +18,7 @@ import duckdb
 
 from analytics import detect, formats, leaderboard, marts, thresholds
 from analytics import ingest as importer
+from analytics.access import k_configured
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect, connect_read_only, default_db_path, load_prices, set_meta
@@ -360,7 +361,7 @@ def cmd_leaderboard(args) -> dict:
         if args.team and not con.execute("SELECT 1 FROM dim_teams WHERE team_id = ?", [args.team]).fetchone():
             raise UsageError(f"--team {args.team}: no such team_id")
         raw = wh.leaderboard_people(since, until, args.tool, args.team)
-        k = leaderboard.k_anonymity()
+        k = k_configured()
         if 0 < len(raw) < k:
             raise UsageError(f"only {len(raw)} people in this selection; nobody is ranked among fewer than {k}")
         # the command reads the database file itself, so it shows names; the app shows pseudonyms
@@ -552,7 +553,9 @@ def _human(command: str, out: dict) -> str:
             for t in out["top"]
         ]
         if out["withheld_small_teams"]:
-            lines.append(f"{out['withheld_small_teams']} team(s) under the small-group limit are not ranked")
+            lines.append(
+                f"{out['withheld_small_teams']} team(s) not ranked: under the small-group limit, or held back with one"
+            )
     if command == "forecast":
         lines = [
             f"{out['days']} days from {out['first_day']} to {out['last_day']} ({out['history_days']} days of history)",

@@ -20,8 +20,9 @@ Every step only removes tokens, so adjusted tokens never exceed raw tokens.
 Outcome units weigh the kinds of done work by how much each says about delivered work (`OUTCOME_WEIGHTS`):
 an accepted edit 1, a review 3, a commit 5, a closed ticket 5, a merged pull request 20.
 
-Privacy: nobody is ranked among fewer than k people, teams under k contributors are withheld, and people
-are shown by pseudonym unless names are allowed (`GOODHART_SHOW_NAMES=1` until viewers have roles).
+Privacy: nobody is ranked among fewer than k people (the viewer's scope sets k, `analytics/access.py`), teams
+under k contributors are withheld with complementary ones, and people are shown by pseudonym unless the
+viewer's role may see names.
 """
 
 from __future__ import annotations
@@ -30,14 +31,13 @@ import base64
 import functools
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from analytics.privacy import DEFAULT_K
+from analytics import privacy
 
 OUTCOME_WEIGHTS = {"edit_accepted": 1.0, "review": 3.0, "commit": 5.0, "ticket_closed": 5.0, "pr_merged": 20.0}
 CACHE_WEIGHT = 0.1
@@ -56,19 +56,6 @@ PEOPLE_COLUMNS = [
     "suspected_tokens", "scheduled_tokens", "kept_cache_read_tokens", "outcome_units", "yield_per_m",
     "peer_yield_per_m", "yield_factor", "peer_group", "team_id", "team_name", "org_name", "rank_shift",
 ]  # fmt: skip
-
-
-def k_anonymity() -> int:
-    """The smallest group anyone is ranked in or any aggregate covers: `$GOODHART_K`, default 5, at least 2."""
-    try:
-        return max(int(os.environ.get("GOODHART_K", DEFAULT_K)), 2)
-    except ValueError:
-        return DEFAULT_K
-
-
-def names_allowed() -> bool:
-    """Whether boards show names instead of pseudonyms (a setting until viewers have roles)."""
-    return os.environ.get("GOODHART_SHOW_NAMES", "").strip().lower() in {"1", "true", "yes"}
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -123,7 +110,8 @@ def people_board(raw: pd.DataFrame, *, key: str, show_names: bool) -> pd.DataFra
 
 
 def team_board(people: pd.DataFrame, *, k: int) -> tuple[pd.DataFrame, int]:
-    """Teams (people's own team) with at least k contributors, and how many teams were withheld."""
+    """Teams (people's own team) with at least k contributors, and how many teams were withheld (small ones, and
+    the complementary ones `privacy.suppress_small_groups` holds back with them)."""
     columns = ["entity_id", "entity_name", "tokens", "adjusted_tokens", "rank_raw", "rank_adjusted", "flagged",
                "people", "suspected_people", "suspected_tokens", "scheduled_tokens", "outcome_units", "org_name",
                "rank_shift"]  # fmt: skip
@@ -145,9 +133,8 @@ def team_board(people: pd.DataFrame, *, k: int) -> tuple[pd.DataFrame, int]:
     grouped["entity_name"] = grouped["entity_name"].fillna(grouped["entity_id"].astype(str))
     grouped["suspected_people"] = grouped["suspected_people"].astype(int)
     grouped["flagged"] = grouped["suspected_people"] > 0
-    small = grouped["people"] < k
-    withheld = int(small.sum())
-    grouped = grouped[~small].reset_index(drop=True)
+    # small teams withheld, with complementary ones so the total minus the teams shown reveals no small team
+    grouped, withheld = privacy.suppress_small_groups(grouped, size_col="people", k=k)
     if grouped.empty:
         return pd.DataFrame(columns=columns), withheld
     return _finish(grouped)[columns], withheld

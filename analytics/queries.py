@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 
 from analytics import leaderboard, marts
+from analytics.access import AccessError, Scope
 from analytics.warehouse import get_meta, sql_text
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
+NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
+OPERATOR = Scope("admin", None, None, True, 1)  # the command line: whoever runs it holds the database file
 
 
 class Warehouse:
@@ -20,13 +23,22 @@ class Warehouse:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
 
-    def _frame(self, name: str, **params) -> pd.DataFrame:
+    def _frame(self, name: str, scope: Scope | None = None, **params) -> pd.DataFrame:
+        """A named query's rows. With a scope, the query is bound to it (`$scope_all`, `$scope_teams`,
+        `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave this layer."""
+        text = sql_text(name)
+        if scope is not None:
+            # DuckDB refuses parameters a statement does not use: bind the scope's parts the query names
+            params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
         cur = self.con.cursor()
         try:
-            return cur.execute(sql_text(name), params or None).df()
+            frame = cur.execute(text, params or None).df()
         finally:
             cur.close()
+        if scope is not None and not scope.named:
+            frame = frame.drop(columns=[c for c in NAME_COLUMNS if c in frame.columns])
+        return frame
 
     def _row(self, name: str, **params) -> dict:
         frame = self._frame(name, **params)
@@ -107,27 +119,35 @@ class Warehouse:
     def has_detection(self) -> bool:
         return bool(self.con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'det_person'").fetchone())
 
-    def suspects(self) -> pd.DataFrame:
-        """Every person the last detection run scored, flagged first (empty before any run)."""
-        return self._frame("q_suspects") if self.has_detection else pd.DataFrame()
+    def suspects(self, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """Every person in scope the last detection run scored, flagged first (empty before any run)."""
+        return self._frame("q_suspects", scope) if self.has_detection else pd.DataFrame()
 
-    def suspect_teams(self) -> pd.DataFrame:
-        return self._frame("q_suspect_teams") if self.has_detection else pd.DataFrame()
+    def suspect_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """Teams in scope with a flagged member; `people` is every scored member, for k-anonymity."""
+        return self._frame("q_suspect_teams", scope) if self.has_detection else pd.DataFrame()
 
     def token_split(self, start: date, end: date) -> pd.DataFrame:
         """Per week: genuine, suspected and declared-automation tokens and cost."""
         return self._frame("q_token_split", start=start, end=end)
 
-    def automation_lane(self, start: date, end: date) -> pd.DataFrame:
-        return self._frame("q_automation_lane", start=start, end=end)
+    def automation_lane(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """Per person in scope: declared automation's tokens, cost and share of their tokens."""
+        return self._frame("q_automation_lane", scope, start=start, end=end)
 
-    def evidence(self, user_id: str, start: date, end: date) -> dict[str, pd.DataFrame]:
-        """The evidence view's tables for one person."""
+    def in_scope(self, user_id: str, scope: Scope) -> bool:
+        """Is this person inside the scope (their team under one of its subtrees, or the viewer themself)?"""
+        return bool(len(self._frame("q_person_in_scope", scope, user_id=user_id)))
+
+    def evidence(self, user_id: str, start: date, end: date, scope: Scope = OPERATOR) -> dict[str, pd.DataFrame]:
+        """The evidence view's tables for one person; only for viewers allowed individual views of them."""
+        if not scope.individuals or not self.in_scope(user_id, scope):
+            raise AccessError(f"{scope.role} viewer may not open this person's evidence (scope: {scope.describe()})")
         return {
             "heatmap": self._frame("q_evidence_heatmap", user_id=user_id, start=start, end=end),
             "gaps": self._frame("q_evidence_gaps", user_id=user_id, start=start, end=end),
             "weeks": self._frame("q_evidence_weeks", user_id=user_id),
-            "partners": self._frame("q_evidence_partners", user_id=user_id),
+            "partners": self._frame("q_evidence_partners", scope, user_id=user_id),
         }
 
     # -- leaderboards ----------------------------------------------------------------------------------
@@ -136,19 +156,28 @@ class Warehouse:
     def pseudonym_key(self) -> str:
         return get_meta(self.con, "pseudonym_key") or self.data_version
 
-    def leaderboard_people(self, start: date, end: date, tool: str | None = None, subtree: str | None = None):
-        """Per person: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py)."""
-        return self._frame("q_leaderboard_people", **leaderboard.query_params(start, end, tool, subtree))
+    def leaderboard_people(
+        self, start: date, end: date, tool: str | None = None, subtree: str | None = None, scope: Scope = OPERATOR
+    ):
+        """Per person in scope: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py).
+        `subtree` narrows within the scope; it never widens it."""
+        return self._frame("q_leaderboard_people", scope, **leaderboard.query_params(start, end, tool, subtree))
 
-    def leaderboard_filters(self) -> pd.DataFrame:
-        """The tools and teams (by tree path) a leaderboard can be narrowed to."""
-        return self._frame("q_leaderboard_filters")
+    def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""
+        return self._frame("q_leaderboard_filters", scope)
 
     def decoupling_weeks(self, start: date, end: date) -> pd.DataFrame:
         """Per top-level org and week: people, tokens, outcome units and the measurable share of tokens."""
         params = leaderboard.query_params(start, end, None, None)
         keep = ("start", "end", "w_edit", "w_commit", "w_pr", "w_review", "w_ticket")
         return self._frame("q_decoupling_weeks", **{k: params[k] for k in keep})
+
+    def my_weeks(self, start: date, end: date, scope: Scope) -> pd.DataFrame:
+        """The viewer's own weeks by tool (scope.user_id; nothing when the data does not know the viewer)."""
+        if scope.user_id is None:
+            return pd.DataFrame()
+        return self._frame("q_my_weeks", scope, start=start, end=end)
 
     # -- demand forecast -------------------------------------------------------------------------------
 
@@ -171,6 +200,54 @@ class Warehouse:
     def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
         """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
         return {k: _plain(v) for k, v in self._row("q_demand_prices", tool=tool, org_id=org_id).items()}
+
+    # -- org explorer ----------------------------------------------------------------------------------
+
+    def org_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """Teams inside the scope: team_id, team_name, parent_team_id (NULL where the parent is outside the
+        scope), depth, org_id, path."""
+        return self._frame("q_org_tree", scope)
+
+    def _org_people(self, start: date, end: date, subtree: str | None, scope: Scope) -> pd.DataFrame:
+        """Per person with usage in scope in the period: user_id, display_name (named scopes only), team_id
+        (of their latest week in scope), tokens, suspected/scheduled tokens, cost_usd, real_outcomes,
+        active_weeks, suspect_weeks, flagged, and adjusted_tokens as the leaderboard adjusts them."""
+        placed = self._frame("q_org_people", scope, start=start, end=end, subtree=subtree)
+        board = self.leaderboard_people(start, end, None, subtree, scope)
+        parts = ["user_id", "tokens", "suspected_tokens", "scheduled_tokens", "cost_usd", "adjusted_tokens", "flagged"]
+        people = placed.drop(columns="tokens").merge(board[parts], on="user_id", how="inner")
+        adjusted = people["adjusted_tokens"].astype("float64").clip(lower=0)
+        people["adjusted_tokens"] = np.minimum(adjusted, people["tokens"])
+        return people
+
+    def org_tree(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """The scope's team tree over the period, as the cells that may be shown (analytics/org.py CELL_COLUMNS):
+        no cell, and no cell minus its shown children, covers 1..k-1 people, with k the scope's (1 for a viewer
+        allowed individual views: a lead in their own line, or an admin)."""
+        from analytics import org  # the org explorer's engine; imported here to keep this module's imports as they are
+
+        k = 1 if scope.individuals else scope.k
+        return org.tree_cells(self.org_teams(scope), self._org_people(start, end, None, scope), k=k)
+
+    def org_people(self, start: date, end: date, subtree: str | None, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """The people in `subtree` (None: the whole scope) with usage in the period, by name, for viewers allowed
+        individual views only: _org_people's columns plus team_name, adjusted_share, suspected_share."""
+        if not scope.individuals:
+            raise AccessError(f"{scope.role} viewer may not list individuals (scope: {scope.describe()})")
+        people = self._org_people(start, end, subtree, scope)
+        names = self.org_teams(scope).set_index("team_id")["team_name"]
+        people["team_name"] = people["team_id"].map(names)
+        tokens = people["tokens"].astype("float64").replace(0, np.nan)
+        people["adjusted_share"] = people["adjusted_tokens"] / tokens
+        people["suspected_share"] = people["suspected_tokens"] / tokens
+        return people.sort_values(["tokens", "user_id"], ascending=[False, True]).reset_index(drop=True)
+
+    def org_person_weeks(self, user_id: str, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
+        """One person's weeks in the period, only those inside the scope, for viewers allowed individual views:
+        week, tokens, suspected_tokens, scheduled_tokens, cost_usd, real_outcomes, is_suspected."""
+        if not scope.individuals:
+            raise AccessError(f"{scope.role} viewer may not open one person's usage (scope: {scope.describe()})")
+        return self._frame("q_org_person_weeks", scope, user_id=user_id, start=start, end=end)
 
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from analytics import charts, scenarios
 from analytics import forecast as fcast
-from analytics.privacy import DEFAULT_K, suppress_small_groups
+from analytics.privacy import suppress_small_groups
 from pages._shared import data
 from pages.overview import short_number
 from pages.suspects import md
@@ -69,6 +69,7 @@ def main(loaders: data.Loaders, store) -> None:
 
 
 def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
+    k = loaders.scope.k
     left, right = st.columns([1, 2])
     kind = left.radio(
         "Forecast for",
@@ -81,17 +82,16 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
         listed = loaders.demand_tools()
         # a tool that stopped reporting has nothing current to forecast: not offered
         listed = listed[listed["tool"].isin(fcast.current_tools(rows))]
-        tools, hidden = suppress_small_groups(listed, size_col="people", k=DEFAULT_K)
+        # people use several tools, so tools do not partition anyone: no complementary cell is needed
+        tools, hidden = suppress_small_groups(listed, size_col="people", k=k, complement=False)
         if tools.empty:
-            right.info(
-                f"No tool was used by at least {DEFAULT_K} people in the last 28 days, so none can be shown on its own."
-            )
+            right.info(f"No tool was used by at least {k} people in the last 28 days, so none can be shown on its own.")
             return None
         tool = right.selectbox(
             "Tool",
             list(tools["tool"]),
             key="demand.tool",
-            help=f"Tools still reporting that at least {DEFAULT_K} people used in the last 28 days"
+            help=f"Tools still reporting that at least {k} people used in the last 28 days"
             + (
                 f"; {hidden} tool(s) used by fewer (or no longer reporting) are left out to protect individuals."
                 if hidden
@@ -100,11 +100,11 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
         )
         return Scope(f"tool.{tool}", f"the tool {tool}", tool=tool)
     if kind == "org":
-        orgs, hidden = suppress_small_groups(loaders.demand_orgs(), k=DEFAULT_K)
+        orgs, hidden = suppress_small_groups(loaders.demand_orgs(), k=k)
         orgs = orgs[orgs["org_id"].isin(set(rows["org_id"]))]
         if orgs.empty:
             right.info(
-                f"No top-level org has at least {DEFAULT_K} people who used AI in the last 28 days, so none can be "
+                f"No top-level org has at least {k} people who used AI in the last 28 days, so none can be "
                 "shown on its own."
             )
             return None
@@ -114,7 +114,7 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
             list(names),
             format_func=names.get,
             key="demand.org",
-            help=f"Orgs with at least {DEFAULT_K} people who used AI in the last 28 days"
+            help=f"Orgs with at least {k} people who used AI in the last 28 days"
             + (f"; {hidden} smaller org(s) are left out to protect individuals." if hidden else "."),
         )
         return Scope(f"org.{org_id}", f"the org {names[org_id]}", org_id=org_id)
@@ -531,6 +531,5 @@ def backtest_panel(fc: fcast.Forecast) -> None:
     st.caption(fc.note)
 
 
-def page() -> None:
-    wh = data.warehouse()
-    main(data.Loaders(wh), scenarios.path_for(data.db_path()))
+def page(view) -> None:
+    main(view.loaders, scenarios.path_for(data.db_path()))

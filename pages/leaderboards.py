@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pandas as pd
@@ -11,7 +12,6 @@ from analytics import charts
 from analytics import leaderboard as lb
 from analytics.queries import last_complete_week
 from pages import overview
-from pages._shared import data
 from pages._shared.text import md
 
 PERIODS = ("Sidebar date range", "Last 4 complete weeks", "Last 13 complete weeks")
@@ -53,7 +53,7 @@ def definitions() -> str:
     )
 
 
-def filters(loaders: data.Loaders) -> tuple[str, str | None, str | None, int]:
+def filters(loaders) -> tuple[str, str | None, str | None, int]:
     options = loaders.leaderboard_filters()
     tools = options.loc[options["kind"] == "tool", "id"].tolist()
     teams = options[options["kind"] == "team"]
@@ -82,7 +82,14 @@ def filters(loaders: data.Loaders) -> tuple[str, str | None, str | None, int]:
     return period, (None if tool == ALL_TOOLS else tool), (None if subtree == WHOLE_COMPANY else subtree), top
 
 
-def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, date]) -> None:
+def main(
+    loaders,
+    sidebar: tuple[date, date],
+    bounds: tuple[date, date],
+    audit: Callable[[str], bool] | None = None,
+) -> None:
+    """The boards for the loaders' scope; `audit(subject)` records the view of individual rows first (and
+    returns False when it could not, so nothing individual is shown)."""
     head = st.columns([3, 1])
     head[0].title("Leaderboards")
     with head[1].popover("How boards are adjusted", icon=":material/help:"):
@@ -93,7 +100,7 @@ def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, 
     st.caption(f"Weeks overlapping {start:%d %b %Y} – {end:%d %b %Y}" + (f" · tool: {md(tool)}" if tool else ""))
 
     raw = loaders.leaderboard_people(start, end, tool, subtree)
-    k = lb.k_anonymity()
+    k, named = loaders.scope.k, loaders.scope.named
     if raw.empty:
         st.info("Nobody used AI tools in this selection. Widen the period, or choose another tool or org.")
         return
@@ -103,13 +110,15 @@ def main(loaders: data.Loaders, sidebar: tuple[date, date], bounds: tuple[date, 
             "people, to protect individuals: widen the org subtree or the period."
         )
         return
-    people = lb.people_board(raw, key=loaders.pseudonym_key(), show_names=lb.names_allowed())
+    if audit is not None and not audit(f"people board of {subtree or 'the whole scope'}"):
+        return
+    people = lb.people_board(raw, key=loaders.pseudonym_key(), show_names=named)
     teams, withheld = lb.team_board(people, k=k)
 
     headline_section(lb.headline(people, top))
     tab_people, tab_teams = st.tabs(["People", "Teams"])
     with tab_people:
-        people_section(people, raw, top, k)
+        people_section(people, raw, top, k, named)
     with tab_teams:
         teams_section(teams, top, withheld, k)
 
@@ -154,7 +163,7 @@ def _marks(board: pd.DataFrame) -> pd.Series:
     )
 
 
-def people_section(people: pd.DataFrame, raw: pd.DataFrame, top: int, k: int) -> None:
+def people_section(people: pd.DataFrame, raw: pd.DataFrame, top: int, k: int, named: bool) -> None:
     shown = people.copy()
     # A team name next to a pseudonym would single out members of a small team.
     team_size = raw.groupby("team_id")["user_id"].transform("nunique")
@@ -167,16 +176,16 @@ def people_section(people: pd.DataFrame, raw: pd.DataFrame, top: int, k: int) ->
     st.plotly_chart(charts.rank_slope(lb.slope_rows(shown, top), top), key="people_slope")
     st.download_button(
         "Download the people board (CSV)",
-        people_export(shown, top, names=lb.names_allowed()).to_csv(index=False).encode(),
+        people_export(shown, top, names=named).to_csv(index=False).encode(),
         file_name="leaderboard-people.csv",
         mime="text/csv",
         help="The people shown on either board, with both ranks.",
         key="people_csv",
     )
-    if not lb.names_allowed():
+    if not named:
         st.caption(
-            "People appear under pseudonyms (stable for this database). Set GOODHART_SHOW_NAMES=1 to show names "
-            "where viewers may see them."
+            "People appear under pseudonyms (stable for this database): your role sees aggregates and pseudonyms, "
+            "and names only inside a management line."
         )
 
 
@@ -210,7 +219,10 @@ def teams_section(teams: pd.DataFrame, top: int, withheld: int, k: int) -> None:
         key="teams_csv",
     )
     if withheld:
-        st.caption(f"{withheld} team(s) with fewer than {k} people using AI tools are not ranked.")
+        st.caption(
+            f"{withheld} team(s) are not ranked: fewer than {k} people use AI tools in each, or they are held back "
+            "so that the total minus the teams shown does not reveal a smaller one."
+        )
 
 
 def boards(shown: pd.DataFrame, top: int, level: str, extra: list[str]) -> None:
@@ -247,10 +259,11 @@ def boards(shown: pd.DataFrame, top: int, level: str, extra: list[str]) -> None:
             )
 
 
-def page() -> None:
-    """Entry point for st.navigation: the shared filters come from the router via session state."""
+def page(view) -> None:
+    """Entry point for st.navigation: the viewer's loaders from the router, the shared filters via session state."""
     main(
-        data.Loaders(data.warehouse()),
+        view.loaders,
         st.session_state["goodhart.range"],
         st.session_state["goodhart.bounds"],
+        audit=lambda subject: view.audit("Leaderboards", subject),
     )

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import charts, leaderboard
-from analytics.privacy import DEFAULT_K, suppress_small_groups
+from analytics.privacy import suppress_small_groups
 from pages._shared import data
 from pages._shared.text import md
 
@@ -60,9 +60,9 @@ def main(loaders: data.Loaders, start, end) -> None:
         st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
     split_section(loaders.token_split(start, end), set(weekly["week"]))
     adjusted_section(loaders, start, end)
-    decoupling_section(loaders.decoupling_weeks(start, end), set(weekly["week"]))
+    decoupling_section(loaders.decoupling_weeks(start, end), set(weekly["week"]), loaders.scope.k)
 
-    orgs_section(loaders.org_comparison(start, end))
+    orgs_section(loaders.org_comparison(start, end), loaders.scope.k)
     unattributed_note(loaders.unattributed_summary())
 
 
@@ -98,11 +98,11 @@ def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame)
     )
 
 
-def orgs_section(orgs: pd.DataFrame) -> None:
+def orgs_section(orgs: pd.DataFrame, k: int) -> None:
     st.subheader("Top-level orgs")
-    visible, hidden = suppress_small_groups(orgs, k=DEFAULT_K)
+    visible, hidden = suppress_small_groups(orgs, k=k)
     if visible.empty:
-        st.info(f"No org in this range has at least {DEFAULT_K} people, so none is shown.")
+        st.info(f"No org in this range can be shown without revealing a group under {k} people.")
         return
     st.plotly_chart(charts.org_comparison(visible), key="orgs_chart")
     st.dataframe(
@@ -157,7 +157,10 @@ def orgs_section(orgs: pd.DataFrame) -> None:
             + "."
         )
     if hidden:
-        st.caption(f"{hidden} org(s) with fewer than {DEFAULT_K} people are not shown, to protect individuals.")
+        st.caption(
+            f"{hidden} org(s) are not shown: each has fewer than {k} people, or is held back so that the company "
+            "total minus the orgs shown does not reveal a smaller one."
+        )
 
 
 def split_section(split: pd.DataFrame, weeks: set) -> None:
@@ -216,11 +219,10 @@ def adjusted_section(loaders: data.Loaders, start, end) -> None:
     )
 
 
-def decoupling_section(weekly: pd.DataFrame, weeks: set) -> None:
+def decoupling_section(weekly: pd.DataFrame, weeks: set, k: int) -> None:
     """Per top-level org: is token use growing faster than the outcomes it should produce?"""
     st.subheader("Decoupling monitor")
     weekly = weekly[weekly["week"].isin(weeks)]
-    k = leaderboard.k_anonymity()
     orgs = leaderboard.decoupling(weekly, k=k)
     n = leaderboard.DECOUPLING_WEEKS
     if orgs.empty:
@@ -297,7 +299,7 @@ def short_number(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def page() -> None:
-    """Entry point for st.navigation: the shared filters come from the router via session state."""
+def page(view) -> None:
+    """Entry point for st.navigation: the viewer's loaders from the router, the shared filters via session state."""
     start, end = st.session_state["goodhart.range"]
-    main(data.Loaders(data.warehouse()), start, end)
+    main(view.loaders, start, end)

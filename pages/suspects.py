@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pandas as pd
 import streamlit as st
 
 from analytics import charts, detect, reviews, thresholds
+from analytics import leaderboard as lb
+from analytics.privacy import suppress_small_groups
 from pages import overview
-from pages._shared import data
 from pages._shared.text import md
 
 STATE_LABELS = {
@@ -21,7 +23,12 @@ STATE_LABELS = {
 ACTION_LABELS = {"confirm": "Confirm: this is inflation", "dismiss": "Dismiss: not inflation", "note": "Add a note"}
 
 
-def main(loaders: data.Loaders, start: date, end: date, store) -> None:
+def main(
+    loaders, start: date, end: date, store, *, reviewer: str = "", audit: Callable[[str], bool] | None = None
+) -> None:
+    """The page for the loaders' scope. Viewers allowed individual views (admins, and leads in their own line)
+    see names, evidence and the review queue, recorded as `reviewer`; others see pseudonyms and reasons only.
+    `audit(subject)` records each individual view first and returns False when it could not."""
     st.title("Suspected inflation")
     people = loaders.suspects()
     if people.empty:
@@ -62,12 +69,15 @@ def main(loaders: data.Loaders, start: date, end: date, store) -> None:
     how_it_works()
 
     tab_people, tab_teams, tab_automation = st.tabs(["People", "Teams", "Declared automation"])
+    audit = audit or (lambda subject: True)
     with tab_people:
-        people_tab(loaders, flagged, start, end, store, log)
+        if audit("suspects list"):
+            people_tab(loaders, flagged, start, end, store, log, reviewer=reviewer, audit=audit)
     with tab_teams:
-        teams_tab(loaders.suspect_teams())
+        teams_tab(loaders.suspect_teams(), loaders.scope.k)
     with tab_automation:
-        automation_tab(loaders.automation_lane(start, end))
+        if audit("declared automation owners"):
+            automation_tab(loaders.automation_lane(start, end), loaders.scope.named, loaders.pseudonym_key())
 
 
 def how_it_works() -> None:
@@ -96,7 +106,7 @@ def how_it_works() -> None:
         )
 
 
-def people_tab(loaders, flagged: pd.DataFrame, start, end, store, log: pd.DataFrame) -> None:
+def people_tab(loaders, flagged: pd.DataFrame, start, end, store, log, *, reviewer: str, audit) -> None:
     if flagged.empty:
         st.success("Nobody is suspected: no person has two signal families agreeing in two weeks.")
         return
@@ -120,27 +130,24 @@ def people_tab(loaders, flagged: pd.DataFrame, start, end, store, log: pd.DataFr
     if shown.empty:
         st.info("No case matches these filters.")
         return
+    named = loaders.scope.named
+    if not named:
+        # pseudonyms only, and no team beside them: a small team's name would narrow a pseudonym down
+        key = loaders.pseudonym_key()
+        shown = shown.assign(display_name=shown["user_id"].map(lambda u: lb.pseudonym(u, key)), team_name="")
     table = shown.assign(
         state=shown["state"].map(STATE_LABELS),
         families=shown["families"].map(lambda fs: ", ".join(detect.FAMILY_LABELS[f] for f in fs.split(",") if f)),
     )
+    columns = ["display_name", "team_name", "suspicion", "families", "reasons", "tokens_at_stake", "suspect_weeks"]
+    if not named:
+        columns.remove("team_name")
     st.dataframe(
-        table[
-            [
-                "display_name",
-                "team_name",
-                "suspicion",
-                "families",
-                "reasons",
-                "tokens_at_stake",
-                "suspect_weeks",
-                "state",
-            ]
-        ],
+        table[[*columns, "state"]],
         hide_index=True,
         width="stretch",
         column_config={
-            "display_name": "Person",
+            "display_name": "Person" if named else "Pseudonym",
             "team_name": "Team",
             "suspicion": st.column_config.ProgressColumn("Suspicion", min_value=0.0, max_value=1.0, format="%.2f"),
             "families": "Families",
@@ -152,10 +159,18 @@ def people_tab(loaders, flagged: pd.DataFrame, start, end, store, log: pd.DataFr
     )
     st.download_button(
         "Download these cases (CSV)",
-        table.drop(columns=["team_id", "org_id"], errors="ignore").to_csv(index=False),
+        (table if named else table[[*columns, "state"]])
+        .drop(columns=["team_id", "org_id"], errors="ignore")
+        .to_csv(index=False),
         file_name="suspected-inflation.csv",
         mime="text/csv",
     )
+    if not loaders.scope.individuals:
+        st.caption(
+            "Your role sees suspects under pseudonyms with their reasons. Evidence and reviews are for admins and "
+            "for team leads within their own org."
+        )
+        return
     labels = {
         r.user_id: f"{r.display_name or r.user_id} — {r.team_name or 'no team'} ({r.suspicion:.2f})"
         for r in shown.itertuples()
@@ -163,11 +178,11 @@ def people_tab(loaders, flagged: pd.DataFrame, start, end, store, log: pd.DataFr
     chosen = st.selectbox(
         "Open a case", list(labels), format_func=labels.get, help="Shows the evidence and the review history."
     )
-    if chosen:
-        case(loaders, shown.set_index("user_id").loc[chosen], chosen, start, end, store, log)
+    if chosen and audit(f"evidence of {chosen}"):
+        case(loaders, shown.set_index("user_id").loc[chosen], chosen, start, end, store, log, reviewer)
 
 
-def case(loaders, row: pd.Series, user_id: str, start, end, store, log: pd.DataFrame) -> None:
+def case(loaders, row: pd.Series, user_id: str, start, end, store, log, reviewer: str) -> None:
     st.subheader(md(row["display_name"] or user_id))
     st.caption(
         f"{md(row['team_name'] or 'no team')} · {md(row['org_name'] or '')} · suspicion {row['suspicion']:.2f} · "
@@ -200,10 +215,10 @@ def case(loaders, row: pd.Series, user_id: str, start, end, store, log: pd.DataF
             hide_index=True,
             column_config={"display_name": "Person", "team_name": "Team", "shared_prompts": "Shared prompts"},
         )
-    review_form(user_id, row, store, log)
+    review_form(user_id, row, store, log, reviewer)
 
 
-def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame | None) -> None:
+def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame | None, reviewer: str) -> None:
     st.markdown("**Review**")
     if log is None:
         st.caption("Reviews are unavailable until the review history can be opened (see the warning above).")
@@ -212,11 +227,7 @@ def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame | None) -
     with st.form(f"review-{user_id}", clear_on_submit=True):
         action = st.radio("Decision", list(ACTION_LABELS), format_func=ACTION_LABELS.get, horizontal=True)
         note = st.text_area("Note", max_chars=reviews.MAX_NOTE, help="Why; kept with your name and the time.")
-        reviewer = st.text_input(
-            "Reviewer",
-            value=st.session_state.get("goodhart.viewer", ""),
-            help="Recorded with the decision. There is no sign-in yet, so the name is typed here.",
-        )
+        st.caption(f"Recorded as {md(reviewer)}, with the time.")
         submitted = st.form_submit_button("Record")
     if submitted:
         try:
@@ -238,9 +249,17 @@ def review_form(user_id: str, row: pd.Series, store, log: pd.DataFrame | None) -
         )
 
 
-def teams_tab(teams: pd.DataFrame) -> None:
+def teams_tab(teams: pd.DataFrame, k: int) -> None:
     if teams.empty:
         st.info("No team has a suspected member.")
+        return
+    teams, withheld = suppress_small_groups(teams, size_col="people", k=k)
+    if withheld:
+        st.caption(
+            f"{withheld} team(s) are not listed: fewer than {k} people were scored in each, or they are held back so "
+            "that totals minus the teams listed do not reveal a smaller one."
+        )
+    if teams.empty:
         return
     st.caption("Teams with suspected members; a whole team padding together shows here as a high share.")
     teams = teams.assign(
@@ -278,7 +297,7 @@ def teams_tab(teams: pd.DataFrame) -> None:
     )
 
 
-def automation_tab(lane: pd.DataFrame) -> None:
+def automation_tab(lane: pd.DataFrame, named: bool, key: str) -> None:
     st.caption(
         "Jobs their owners declared as scheduled (`initiated_by = schedule`). They are counted here, "
         "never as suspected inflation, and left out of every signal."
@@ -286,6 +305,8 @@ def automation_tab(lane: pd.DataFrame) -> None:
     if lane.empty:
         st.info("No declared automation in this date range.")
         return
+    if not named:
+        lane = lane.assign(display_name=lane["user_id"].map(lambda u: lb.pseudonym(u, key)), team_name="")
     st.dataframe(
         lane[
             [
@@ -312,7 +333,15 @@ def automation_tab(lane: pd.DataFrame) -> None:
     )
 
 
-def page() -> None:
-    wh = data.warehouse()
+def page(view) -> None:
+    from pages._shared import data
+
     start, end = st.session_state["goodhart.range"]
-    main(data.Loaders(wh), start, end, reviews.path_for(data.db_path()))
+    main(
+        view.loaders,
+        start,
+        end,
+        reviews.path_for(data.db_path()),
+        reviewer=view.viewer.email or view.viewer.display_name,
+        audit=lambda subject: view.audit("Suspected inflation", subject),
+    )

@@ -49,8 +49,18 @@ def test_org_chart_escapes_org_names():
 
 def test_groups_under_k_are_withheld():
     frame = pd.DataFrame({"org": ["a", "b", "c"], "headcount": [4, 5, None]})
-    visible, hidden = suppress_small_groups(frame, k=5)
+    visible, hidden = suppress_small_groups(frame, k=5, complement=False)
     assert list(visible["org"]) == ["b"] and hidden == 2
+    # `a` alone would be the total minus `b`: its complement `b` is held back too
+    visible, hidden = suppress_small_groups(frame, k=5)
+    assert visible.empty and hidden == 3
+    # once the withheld groups hold k people together, the rest can be shown
+    more = pd.DataFrame({"org": ["a", "b", "c", "d"], "headcount": [4, 9, 1, 30]})
+    visible, hidden = suppress_small_groups(more, k=5)
+    assert list(visible["org"]) == ["b", "d"] and hidden == 2
+    more.loc[2, "headcount"] = 0  # a group of nobody reveals nobody, but `a` needs a complement: `b`, the smallest
+    visible, hidden = suppress_small_groups(more, k=5)
+    assert list(visible["org"]) == ["d"] and hidden == 3
     with pytest.raises(ValueError, match="at least 1"):
         suppress_small_groups(frame, k=0)
 

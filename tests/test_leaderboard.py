@@ -144,9 +144,12 @@ def test_small_teams_are_never_ranked_and_pseudonyms_are_keyed(tmp_path, con):
     other = lb.people_board(raw, key="another", show_names=False)
     assert not set(people["entity_name"]) & set(other["entity_name"])  # and not a plain hash of the id
     teams, withheld = lb.team_board(people, k=5)
-    assert list(teams["entity_id"]) == ["eng"] and withheld == 1  # `tiny` has one person
-    assert teams.loc[0, "tokens"] == people.loc[people["entity_id"] != "small", "tokens"].sum()
-    assert teams.loc[0, "people"] == 14
+    # `tiny` has one person; ranking `eng` alone would reveal it as the total minus `eng`, so both are held back
+    assert teams.empty and withheld == 2
+    eng, _ = lb.team_board(people[people["team_id"] == "eng"], k=5)
+    assert list(eng["entity_id"]) == ["eng"]
+    assert eng.loc[0, "tokens"] == people.loc[people["entity_id"] != "small", "tokens"].sum()
+    assert eng.loc[0, "people"] == 14
 
 
 def test_decoupling_warns_when_tokens_grow_and_outcomes_do_not():
@@ -192,7 +195,7 @@ def test_the_command_writes_the_contract_columns(tmp_path, con):
     assert rows.loc[0, "entity_id"] == "low" and rows.loc[0, "rank_raw"] == 1
     assert ((rows["rank_raw"] <= 3) | (rows["rank_adjusted"] <= 3)).all()
     teams = subprocess.run([*cmd[:-3], "--level", "team", "--json"], capture_output=True, text=True, check=True)
-    assert json.loads(teams.stdout)["withheld_small_teams"] == 1
+    assert json.loads(teams.stdout)["withheld_small_teams"] == 2  # `tiny`, and `eng` as its complement
     bad = subprocess.run([*cmd[:-3], "--team", "nope"], capture_output=True, text=True)
     assert bad.returncode == 2 and "no such team_id" in bad.stderr and "Traceback" not in bad.stderr
     bad = subprocess.run([*cmd[:6], "--since", "2026-10-01", "--until", "2026-09-01"], capture_output=True, text=True)

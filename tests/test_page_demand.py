@@ -21,7 +21,9 @@ from analytics.warehouse import connect, connect_read_only
 def demand_script() -> None:
     from pages import demand
 
-    demand.page()
+    from tests.pagekit import view_from_env
+
+    demand.page(view_from_env())
 
 
 @pytest.fixture

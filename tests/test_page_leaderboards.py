@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics import leaderboard as lb
+from analytics.access import k_configured
 from analytics.queries import Warehouse
 from analytics.warehouse import connect_read_only
 from pages import leaderboards
@@ -19,16 +20,18 @@ def leaderboards_script() -> None:
     from pages import leaderboards
     from pages._shared import data
 
-    bounds = data.Loaders(data.warehouse()).date_bounds()
+    bounds = data.warehouse().date_bounds()
     st.session_state["goodhart.range"] = bounds
     st.session_state["goodhart.bounds"] = bounds
-    leaderboards.page()
+    from tests.pagekit import view_from_env
+
+    leaderboards.page(view_from_env())
 
 
 def run_page(monkeypatch, db, **env) -> AppTest:
     monkeypatch.setenv("GOODHART_DB", str(db))
-    for name in ("GOODHART_SHOW_NAMES", "GOODHART_K"):
-        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("GOODHART_K", raising=False)
+    monkeypatch.setenv("GOODHART_TEST_VIEW", "Leadership")  # pseudonyms, k = 5: the strictest board
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     at = AppTest.from_function(leaderboards_script, default_timeout=90).run()
@@ -72,15 +75,15 @@ def test_both_boards_side_by_side_with_the_headline(monkeypatch, demo_db):
     assert [("suspected" in m) for m in raw["marks"]] == flagged
     assert any(c.key == "people_slope" for c in at.get("plotly_chart"))
     teams = boards(at, "team")[0]
-    assert len(teams) == 10 and (teams["people"] >= lb.k_anonymity()).all()
+    assert len(teams) == 10 and (teams["people"] >= k_configured()).all()
 
 
-def test_names_are_pseudonyms_unless_allowed(monkeypatch, demo_db):
+def test_names_are_pseudonyms_unless_the_role_may_see_them(monkeypatch, demo_db):
     raw_people, _ = expected(demo_db)
     at = run_page(monkeypatch, demo_db)
     shown = boards(at)[0]["entity_name"]
     assert shown.str.startswith("Person ").all() and not shown.isin(raw_people["display_name"]).any()
-    at = run_page(monkeypatch, demo_db, GOODHART_SHOW_NAMES="1")
+    at = run_page(monkeypatch, demo_db, GOODHART_TEST_VIEW="Admin")
     assert boards(at)[0]["entity_name"].isin(raw_people["display_name"]).all()
 
 

@@ -19,8 +19,10 @@ def suspects_script() -> None:
     from pages import suspects
     from pages._shared import data
 
-    st.session_state["goodhart.range"] = data.Loaders(data.warehouse()).date_bounds()
-    suspects.page()
+    st.session_state["goodhart.range"] = data.warehouse().date_bounds()
+    from tests.pagekit import view_from_env
+
+    suspects.page(view_from_env())
 
 
 @pytest.fixture
@@ -60,26 +62,38 @@ def test_the_page_lists_every_suspect_with_reasons_and_evidence(monkeypatch, db)
 def test_a_dismissal_is_recorded_with_who_and_stays_until_new_evidence(monkeypatch, db):
     at = run_page(monkeypatch, db)
     first = cases(at).iloc[0]["display_name"]
+    assert not at.text_input  # the reviewer is whoever is looking, never a typed name
     at.radio[0].set_value("dismiss")
     at.text_area[0].set_value("Known load test, agreed with the team lead.")
-    at.text_input[0].set_value("Rev Iewer")
     at.button[0].click().run()
     assert not at.exception
     assert "Recorded." in [s.value for s in at.success]
     log = reviews.history(reviews.path_for(db))
-    assert list(log[["action", "reviewer"]].iloc[0]) == ["dismiss", "Rev Iewer"]
+    assert list(log[["action", "reviewer"]].iloc[0]) == ["dismiss", "Demo admin"]
     # the open-cases view no longer lists the dismissed person
     at = run_page(monkeypatch, db)
     assert first not in set(cases(at)["display_name"])
 
 
-def test_a_review_without_a_reviewer_is_refused_and_nothing_is_written(monkeypatch, db):
+def test_a_team_lead_reviews_under_their_own_e_mail_within_their_org(monkeypatch, db):
+    wh = Warehouse(connect_read_only(db))
+    flagged = wh.suspects()
+    flagged = flagged[flagged["flagged"]]
+    # the lead of the org holding the most suspects (a "Team lead of <org>" demo choice leads a whole org)
+    team = wh.con.execute(
+        "SELECT t.team_id, t.team_name, p.email FROM dim_teams t JOIN dim_people p ON p.user_id = t.lead_user_id "
+        "WHERE t.depth = 1 ORDER BY t.team_id"
+    ).fetchall()
+    label, email, team_id = next(
+        (f"Team lead of {name}", email, tid) for tid, name, email in team if (flagged["org_id"] == tid).any()
+    )
+    monkeypatch.setenv("GOODHART_TEST_VIEW", label)
     at = run_page(monkeypatch, db)
+    shown = cases(at)
+    assert len(shown) and set(shown["display_name"]) <= set(flagged.loc[flagged["org_id"] == team_id, "display_name"])
     at.radio[0].set_value("confirm")
-    at.text_input[0].set_value("  ")
     at.button[0].click().run()
-    assert any("reviewer" in e.value for e in at.error)
-    assert reviews.history(reviews.path_for(db)).empty
+    assert list(reviews.history(reviews.path_for(db))["reviewer"]) == [email]
 
 
 def test_an_unreadable_review_history_is_a_warning_not_a_crash(monkeypatch, db, tmp_path):

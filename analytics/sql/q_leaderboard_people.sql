@@ -1,5 +1,6 @@
 -- grain: one row per person with tokens in the weeks overlapping [$start, $end], within the tool ($tool, NULL
--- for all) and org subtree ($subtree, NULL for the whole company) asked for. Definitions: analytics/leaderboard.py.
+-- for all) and org subtree ($subtree, NULL for the whole company) asked for, and within the viewer's scope.
+-- Definitions: analytics/leaderboard.py.
 -- Outcome yield and its peers are judged on the person's whole judgeable use (every tool that reports outcomes)
 -- across the whole company, so a filter changes which tokens are shown, never the standard they are held to.
 WITH span AS (
@@ -56,6 +57,7 @@ WITH span AS (
     FROM span
     WHERE ($tool IS NULL OR tool = $tool)
       AND ($subtree IS NULL OR team_id IN (SELECT team_id FROM team_ancestors WHERE ancestor_id = $subtree))
+      AND ($scope_all OR (team_id IN (SELECT team_id FROM team_ancestors WHERE list_contains($scope_teams, ancestor_id))))
     GROUP BY user_id HAVING sum(tokens) > 0
 ), scored AS (
     SELECT s.*, f.main_tool, f.peer_group, f.outcome_units, f.yield_per_m, f.peer_yield_per_m,

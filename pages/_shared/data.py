@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import forecast
+from analytics.access import Scope
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
 
@@ -81,7 +82,7 @@ def warehouse() -> Warehouse:
         st.stop()
 
 
-def _key(wh: Warehouse) -> tuple[str, str]:
+def warehouse_key(wh: Warehouse) -> tuple[str, str]:
     return (str(db_path()), wh.data_version)
 
 
@@ -106,72 +107,99 @@ def _query(_wh: Warehouse, key: tuple, method: str, *args):
 
 
 class Loaders:
-    """What pages call: cached results keyed by database, data version and arguments."""
+    """What pages call: cached results keyed by database, data version, the viewer's scope and arguments.
 
-    def __init__(self, wh: Warehouse):
+    Person-level questions are bound to the scope in SQL; whole-company questions refuse any scope
+    narrower than the company. The scope is part of every cache key, so no result crosses viewers.
+    """
+
+    def __init__(self, wh: Warehouse, scope: Scope):
         self.wh = wh
-        self.key = _key(wh)
+        self.scope = scope
+        self.key = (*warehouse_key(wh), scope)
 
     def _get(self, method: str, *args):
         return _query(self.wh, self.key, method, *args)
 
+    def _company(self, method: str, *args):
+        self.scope.require_company(method.replace("_", " "))
+        return self._get(method, *args)
+
+    def _scoped(self, method: str, *args):
+        return self._get(method, *args, self.scope)
+
     def weekly_adoption(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("weekly_adoption", start, end)
+        return self._company("weekly_adoption", start, end)
 
     def weekly_usage_by_tool(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("weekly_usage_by_tool", start, end)
+        return self._company("weekly_usage_by_tool", start, end)
 
     def org_comparison(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("org_comparison", start, end)
+        return self._company("org_comparison", start, end)
 
     def date_bounds(self) -> tuple[date, date] | None:
         return self._get("date_bounds")
 
     def unattributed_summary(self) -> dict:
-        return self._get("unattributed_summary")
+        return self._company("unattributed_summary")
 
     def suspects(self) -> pd.DataFrame:
-        return self._get("suspects")
+        return self._scoped("suspects")
 
     def suspect_teams(self) -> pd.DataFrame:
-        return self._get("suspect_teams")
+        return self._scoped("suspect_teams")
 
     def token_split(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("token_split", start, end)
+        return self._company("token_split", start, end)
 
     def automation_lane(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("automation_lane", start, end)
+        return self._scoped("automation_lane", start, end)
 
     def evidence(self, user_id: str, start: date, end: date) -> dict:
-        return self._get("evidence", user_id, start, end)
+        return self._scoped("evidence", user_id, start, end)
 
     def leaderboard_people(self, start: date, end: date, tool: str | None, subtree: str | None) -> pd.DataFrame:
-        return self._get("leaderboard_people", start, end, tool, subtree)
+        return self._scoped("leaderboard_people", start, end, tool, subtree)
 
     def leaderboard_filters(self) -> pd.DataFrame:
-        return self._get("leaderboard_filters")
+        return self._scoped("leaderboard_filters")
 
     def decoupling_weeks(self, start: date, end: date) -> pd.DataFrame:
-        return self._get("decoupling_weeks", start, end)
+        return self._company("decoupling_weeks", start, end)
+
+    def my_weeks(self, start: date, end: date) -> pd.DataFrame:
+        return self._scoped("my_weeks", start, end)
 
     def pseudonym_key(self) -> str:
         return self.wh.pseudonym_key
 
     def demand_days(self) -> pd.DataFrame:
-        return self._get("demand_days")
+        return self._company("demand_days")
 
     def demand_orgs(self) -> pd.DataFrame:
-        return self._get("demand_orgs")
+        return self._company("demand_orgs")
 
     def demand_tools(self) -> pd.DataFrame:
-        return self._get("demand_tools")
+        return self._company("demand_tools")
 
     def demand_model_mix(self, tool: str | None, org_id: str | None) -> pd.DataFrame:
-        return self._get("demand_model_mix", tool, org_id)
+        return self._company("demand_model_mix", tool, org_id)
 
     def demand_prices(self, tool: str | None, org_id: str | None) -> dict:
-        return self._get("demand_prices", tool, org_id)
+        return self._company("demand_prices", tool, org_id)
 
     def demand_forecast(self, tool: str | None = None, org_id: str | None = None) -> forecast.Forecast | str:
         """The scope's forecast over PAGE_HORIZON days, or a sentence saying why there is none."""
+        self.scope.require_company("the demand forecast")
         return _forecast(self.wh, self.key, tool, org_id)
+
+    # -- org explorer (bound to the scope; person-level methods refuse viewers not allowed individual views)
+
+    def org_tree(self, start: date, end: date) -> pd.DataFrame:
+        return self._scoped("org_tree", start, end)
+
+    def org_people(self, start: date, end: date, subtree: str | None) -> pd.DataFrame:
+        return self._scoped("org_people", start, end, subtree)
+
+    def org_person_weeks(self, user_id: str, start: date, end: date) -> pd.DataFrame:
+        return self._scoped("org_person_weeks", user_id, start, end)

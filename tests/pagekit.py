@@ -1,0 +1,18 @@
+"""Runs one page under AppTest as a chosen demo viewer (`$GOODHART_TEST_VIEW`, a label of the demo switch)."""
+
+from __future__ import annotations
+
+import os
+
+
+def view_from_env():
+    """The View the router would build for the demo viewer named by $GOODHART_TEST_VIEW (default Admin)."""
+    from analytics import access
+    from pages._shared import auth, data
+
+    wh = data.warehouse()
+    choices = access.demo_viewers(wh.con)
+    label = os.environ.get("GOODHART_TEST_VIEW", "Admin")
+    viewer = choices[label] if label in choices else next(v for k, v in choices.items() if k.startswith(label))
+    scope = viewer.scope()
+    return auth.View(viewer, scope, data.Loaders(wh, scope))
