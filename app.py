@@ -89,7 +89,7 @@ PAGES = {
     "suspected": (suspects_page, "Suspected inflation", ":material/policy:"),
     "demand-scenarios": (demand_page, "Demand & scenarios", ":material/query_stats:"),
     "org": (explorer_page, "Org explorer", ":material/account_tree:"),
-    "mine": (mine_page, "My usage", ":material/person:"),
+    "my-usage": (mine_page, "My usage", ":material/person:"),
     "data-sources": (data_sources_page, "Data", ":material/database:"),
     "audit": (audit_page, "Audit log", ":material/history:"),
 }

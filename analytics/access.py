@@ -29,11 +29,11 @@ RANK = ("admin", "leadership", "finance", "lead", "member")  # the widest role w
 
 # Which pages each role is offered (by the router's url paths).
 PAGES = {
-    "admin": ("home", "rankings", "suspected", "demand-scenarios", "org", "mine", "data-sources", "audit"),
-    "leadership": ("home", "rankings", "suspected", "demand-scenarios", "org", "mine"),
-    "finance": ("home", "rankings", "suspected", "demand-scenarios", "org", "mine"),
-    "lead": ("rankings", "suspected", "org", "mine"),
-    "member": ("mine",),
+    "admin": ("home", "rankings", "suspected", "demand-scenarios", "org", "my-usage", "data-sources", "audit"),
+    "leadership": ("home", "rankings", "suspected", "demand-scenarios", "org", "my-usage"),
+    "finance": ("home", "rankings", "suspected", "demand-scenarios", "org", "my-usage"),
+    "lead": ("rankings", "suspected", "org", "my-usage"),
+    "member": ("my-usage",),
 }
 
 
@@ -108,8 +108,8 @@ class Viewer:
 
     @property
     def pages(self) -> tuple[str, ...]:
-        pages = PAGES[self.role]
-        return pages if self.user_id or self.role == "member" else tuple(p for p in pages if p != "mine")
+        # "My usage" needs a person in the data; a viewer the data does not know has no usage of their own
+        return tuple(p for p in PAGES[self.role] if p != "my-usage" or self.user_id)
 
     @property
     def label(self) -> str:

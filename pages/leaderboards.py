@@ -58,6 +58,7 @@ def filters(loaders) -> tuple[str, str | None, str | None, int]:
     tools = options.loc[options["kind"] == "tool", "id"].tolist()
     teams = options[options["kind"] == "team"]
     team_labels = dict(zip(teams["id"], teams["label"], strict=True))
+    everyone = WHOLE_COMPANY if loaders.scope.company else "All of your teams"
     cols = st.columns([1.2, 1, 2, 0.8])
     period = cols[0].selectbox(
         "Period",
@@ -75,8 +76,9 @@ def filters(loaders) -> tuple[str, str | None, str | None, int]:
         "Org subtree",
         [WHOLE_COMPANY, *team_labels],
         key="lb_subtree",
-        format_func=lambda t: t if t == WHOLE_COMPANY else team_labels.get(t, t),
-        help="Only people in this team and every team below it. Type to search.",
+        format_func=lambda t: everyone if t == WHOLE_COMPANY else team_labels.get(t, t),
+        help="Only people in this team and every team below it. Type to search. The list holds the teams your "
+        "role may see.",
     )
     top = cols[3].selectbox("Top", (10, 20, 50), key="lb_top", help="How many places the boards and chart show.")
     return period, (None if tool == ALL_TOOLS else tool), (None if subtree == WHOLE_COMPANY else subtree), top
