@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import audit_log, demand, leaderboards, mine, overview, suspects
+from pages import audit_log, demand, explorer, leaderboards, mine, overview, suspects
 from pages import data as data_page
 from pages._shared import auth, data, filters
 
@@ -49,8 +49,6 @@ def demand_page() -> None:
 
 
 def explorer_page() -> None:
-    from pages import explorer  # TEMP until the page lands
-
     explorer.page(view)
 
 
@@ -59,7 +57,7 @@ def mine_page() -> None:
 
 
 def data_sources_page() -> None:
-    data_page.page()
+    data_page.page(view)
 
 
 def audit_page() -> None:

@@ -326,3 +326,76 @@ def demand_fan(history: pd.DataFrame, fans: dict[str, pd.DataFrame], *, title: s
         )
     fig.update_layout(title=_label(title), yaxis={"title": "tokens per day", "rangemode": "tozero"}, **_LAYOUT)
     return fig
+
+
+# Adjusted share: low (most tokens padding or discounted) in the outcomes colour, high in a calm teal.
+ADJUSTED_SCALE = [[0.0, REAL], [0.5, "#eadfc8"], [1.0, "#2f7f7a"]]
+
+
+def _centred_scale(shares: pd.Series, mid: float) -> dict:
+    """A colour range on [0, 1] as wide above `mid` as below it (cut at 0 and 1), the neutral colour at `mid`."""
+    spread = max(float(shares.max()) - mid, mid - float(shares.min()), 0.02)
+    low, high = max(0.0, mid - spread), min(1.0, mid + spread)
+    at = (mid - low) / (high - low) if high > low else 0.5
+    scale = [[0.0, ADJUSTED_SCALE[0][1]], [at, ADJUSTED_SCALE[1][1]], [1.0, ADJUSTED_SCALE[2][1]]]
+    return {"colorscale": scale, "cmin": low, "cmax": high}
+
+
+def org_treemap(cells: pd.DataFrame, *, root: str | None = None, maxdepth: int = 3) -> go.Figure:
+    """The org tree as a treemap: area by tokens, colour by adjusted share (adjusted / raw tokens), centred on the
+    root's share so that teams below the whole show red and teams above it teal.
+
+    `cells` has cell_id, parent_cell, label, people, tokens, adjusted_tokens, suspected_tokens, adjusted_share and
+    suspected_share (analytics/org.py tree_cells), a parent's tokens the sum of its children's. `root` is the cell
+    drawn at the top (its parent is cut); several cells at the top are gathered under one "All teams in view".
+    """
+    cells = cells.copy()
+    if root is not None:
+        cells.loc[cells["cell_id"] == root, "parent_cell"] = None
+    top = cells["parent_cell"].isna()
+    rows = pd.DataFrame(
+        {
+            "id": cells["cell_id"].astype(str),
+            "parent": cells["parent_cell"].where(~top, "").astype(str),
+            "label": cells["label"].map(_label),
+            "tokens": cells["tokens"].astype("int64"),
+            "people": cells["people"].astype("float64"),
+            "adjusted_share": cells["adjusted_share"].astype("float64").fillna(0),
+            "suspected_share": cells["suspected_share"].astype("float64").fillna(0),
+        }
+    )
+    if top.sum() > 1:
+        sums = cells.loc[top, ["people", "tokens", "adjusted_tokens", "suspected_tokens"]].astype("float64").sum()
+        whole = {
+            "id": "all",
+            "parent": "",
+            "label": "All teams in view",
+            "tokens": int(cells.loc[top, "tokens"].sum()),
+            "people": sums["people"],
+            "adjusted_share": sums["adjusted_tokens"] / sums["tokens"] if sums["tokens"] else 0.0,
+            "suspected_share": sums["suspected_tokens"] / sums["tokens"] if sums["tokens"] else 0.0,
+        }
+        rows["parent"] = rows["parent"].where(rows["parent"] != "", "all")
+        rows = pd.concat([pd.DataFrame([whole]), rows], ignore_index=True)
+    fig = go.Figure(
+        go.Treemap(
+            ids=rows["id"],
+            labels=rows["label"],
+            parents=rows["parent"],
+            values=rows["tokens"],
+            branchvalues="total",
+            maxdepth=maxdepth,
+            marker={
+                "colors": rows["adjusted_share"],
+                **_centred_scale(rows["adjusted_share"], float(rows["adjusted_share"].iloc[0])),
+                "colorbar": {"title": {"text": "Adjusted share"}, "tickformat": ".0%"},
+            },
+            customdata=rows[["people", "adjusted_share", "suspected_share"]].to_numpy(),
+            hovertemplate="<b>%{label}</b><br>%{value:,.3s} tokens · %{customdata[0]:,.0f} people<br>"
+            "adjusted share %{customdata[1]:.0%} · suspected %{customdata[2]:.0%}<extra></extra>",
+            texttemplate="%{label}<br>%{customdata[1]:.0%} adjusted",
+            pathbar={"visible": True},
+        )
+    )
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 30, "b": 10}, height=560)
+    return fig

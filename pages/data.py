@@ -402,8 +402,11 @@ def _plain(text: str) -> str:
     return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|~$" else ch for ch in str(text))
 
 
-def page() -> None:
-    """Entry point for st.navigation."""
+def page(view=None) -> None:
+    """Entry point for st.navigation (the router offers it to admins, or to anyone while the database is empty)."""
+    if view is not None and view.viewer.role != "admin":  # a second lock behind the router's
+        st.error("The Data page is for admins.")
+        return
     path = data.db_path()
     wh = data.warehouse()
     loaders = DataLoaders(wh, path)

@@ -20,7 +20,6 @@ from analytics.warehouse import connect, connect_read_only
 
 def demand_script() -> None:
     from pages import demand
-
     from tests.pagekit import view_from_env
 
     demand.page(view_from_env())

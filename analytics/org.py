@@ -1,0 +1,149 @@
+"""The org explorer's engine: people's usage summed up the team tree, made safe to show, and a team's peers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.privacy import safe_tree
+
+# Additive per-person metrics summed up the tree; `people` (who used AI tools in the period) is the group size
+# k protects: every aggregate shown is a sum over exactly those people.
+SUM_COLS = ("tokens", "adjusted_tokens", "suspected_tokens", "cost_usd", "real_outcomes", "flagged_people")
+NO_TEAM = "(no team)"  # people the org data places in no team (only a company-wide view holds them)
+TEAM_COLUMNS = ["team_id", "team_name", "parent_team_id", "depth"]
+CELL_COLUMNS = [
+    "cell_id", "parent_cell", "node_id", "kind", "level", "label", "people", *SUM_COLS, "pooled_nodes",
+    "pooled_direct", "adjusted_share", "suspected_share", "tokens_per_person", "cost_per_person",
+    "outcomes_per_person",
+]  # fmt: skip
+PEER_COLUMNS = [
+    "cell_id", "node_id", "label", "relation", "people", "tokens", "tokens_per_person", "adjusted_share",
+    "suspected_share", "cost_per_person", "outcomes_per_person",
+]  # fmt: skip
+MIN_SIBLINGS = 3  # fewer sibling teams than this and teams at the same level of similar size join the peers
+SIZE_RATIO = 2.0  # "similar size": at most this many times larger or smaller
+
+
+def team_nodes(teams: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
+    """One row per team in view with its direct members' sums: team_id, team_name, parent_team_id, depth,
+    people (direct members who used AI tools in the period) and SUM_COLS.
+
+    `teams` is q_org_tree (teams inside the scope, parents outside it cut); `people` is one row per person
+    (Warehouse.org_people_frame). People whose team is not in `teams` go to a NO_TEAM root.
+    """
+    people = people.copy()
+    if "flagged" in people.columns:
+        people["flagged_people"] = people["flagged"].fillna(False).astype(bool).astype("int64")
+    for col in SUM_COLS:
+        if col not in people.columns:
+            people[col] = 0
+    known = set(teams["team_id"])
+    people["team_id"] = people["team_id"].where(people["team_id"].isin(known), NO_TEAM)
+    people = people[people["tokens"].fillna(0) > 0]
+    direct = people.groupby("team_id").agg(people=("user_id", "nunique"), **{c: (c, "sum") for c in SUM_COLS})
+    frame = teams[TEAM_COLUMNS].copy()
+    if (people["team_id"] == NO_TEAM).any():
+        frame = pd.concat(
+            [frame, pd.DataFrame([{"team_id": NO_TEAM, "team_name": NO_TEAM, "parent_team_id": None, "depth": 0}])],
+            ignore_index=True,
+        )
+    frame = frame.merge(direct, left_on="team_id", right_index=True, how="left")
+    frame["people"] = frame["people"].fillna(0).astype("int64")
+    for col in SUM_COLS:
+        frame[col] = frame[col].fillna(0)
+    for col in ("tokens", "suspected_tokens", "flagged_people"):
+        frame[col] = frame[col].astype("int64")
+    frame["adjusted_tokens"] = frame["adjusted_tokens"].astype("float64")
+    return frame.reset_index(drop=True)
+
+
+def tree_cells(teams: pd.DataFrame, people: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """The team tree as cells that may be shown to a viewer whose smallest group is k (privacy.safe_tree),
+    each with its label and shares: CELL_COLUMNS, parents before children."""
+    nodes = team_nodes(teams, people)
+    cells = safe_tree(nodes, k=k, size_col="people", sum_cols=SUM_COLS)
+    if cells.empty:
+        return pd.DataFrame(columns=CELL_COLUMNS)
+    names = dict(zip(nodes["team_id"], nodes["team_name"].fillna(nodes["team_id"]), strict=True))
+    cells["label"] = [
+        names.get(node, str(node)) if kind == "node" else pool_label(n, direct)
+        for node, kind, n, direct in zip(
+            cells["node_id"], cells["kind"], cells["pooled_nodes"], cells["pooled_direct"], strict=True
+        )
+    ]
+    cells["parent_cell"] = cells["parent_cell"].astype(object).where(cells["parent_cell"].notna(), None)
+    cells["node_id"] = cells["node_id"].astype(object).where(cells["node_id"].notna(), None)
+    return with_rates(cells)[CELL_COLUMNS]
+
+
+def pool_label(teams: int, direct: bool) -> str:
+    """What an "other" cell holds, in words (never which teams: that is the point of pooling them)."""
+    plural = "team" if teams == 1 else "teams"
+    if direct and teams:
+        return f"Other (direct members + {teams} {plural})"
+    if direct:
+        return "Direct members"
+    return f"Other ({teams} {plural})"
+
+
+def with_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    tokens = frame["tokens"].astype("float64").replace(0, np.nan)
+    people = frame["people"].astype("float64").replace(0, np.nan)
+    frame["adjusted_share"] = (frame["adjusted_tokens"] / tokens).clip(0, 1)
+    frame["suspected_share"] = (frame["suspected_tokens"] / tokens).clip(0, 1)
+    frame["tokens_per_person"] = frame["tokens"] / people
+    frame["cost_per_person"] = frame["cost_usd"] / people
+    frame["outcomes_per_person"] = frame["real_outcomes"] / people
+    return frame
+
+
+def lineage(cells: pd.DataFrame, cell_id: str | None) -> list[str]:
+    """The cell ids from the top of the tree down to `cell_id` (empty for None or a cell not shown)."""
+    parents = dict(zip(cells["cell_id"], cells["parent_cell"], strict=True))
+    path: list[str] = []
+    while cell_id is not None and cell_id in parents and cell_id not in path:
+        path.append(cell_id)
+        cell_id = parents[cell_id]
+    return path[::-1]
+
+
+def subtree(cells: pd.DataFrame, cell_id: str | None) -> pd.DataFrame:
+    """`cell_id` and every shown cell below it (the whole tree for None), parents before children."""
+    if cell_id is None:
+        return cells
+    keep, frontier = {cell_id}, {cell_id}
+    while frontier:
+        frontier = set(cells.loc[cells["parent_cell"].isin(frontier), "cell_id"]) - keep
+        keep |= frontier
+    return cells[cells["cell_id"].isin(keep)]
+
+
+def peers(cells: pd.DataFrame, cell_id: str, *, limit: int = 8) -> pd.DataFrame:
+    """The team `cell_id` and comparable shown teams: its siblings, and when they are fewer than MIN_SIBLINGS,
+    shown teams at the same level within SIZE_RATIO of its size, nearest size first. Never its own ancestors
+    or descendants, and only cells already made safe to show, so peers reveal nothing the tree does not.
+
+    Returns PEER_COLUMNS, the team itself first (relation "this team"), then up to `limit` peers.
+    """
+    teams = cells[cells["kind"] == "node"]
+    me = teams[teams["cell_id"] == cell_id]
+    if me.empty:
+        return pd.DataFrame(columns=PEER_COLUMNS)
+    me = me.iloc[0]
+    related = set(lineage(cells, cell_id)) | set(subtree(cells, cell_id)["cell_id"])
+    others = teams[~teams["cell_id"].isin(related)]
+    parent = me["parent_cell"]
+    siblings = others[others["parent_cell"].isna() if parent is None else others["parent_cell"].eq(parent)].copy()
+    siblings["relation"] = "sibling team"
+    siblings = siblings.sort_values("people", key=lambda s: (np.log(s / me["people"])).abs(), kind="stable")
+    chosen = siblings.head(limit)
+    if len(siblings) < MIN_SIBLINGS:
+        level = others[(others["level"] == me["level"]) & ~others["cell_id"].isin(siblings["cell_id"])].copy()
+        ratio = np.log(level["people"] / me["people"]).abs()
+        level = level[ratio <= np.log(SIZE_RATIO)].assign(_d=ratio).sort_values(["_d", "cell_id"])
+        level["relation"] = "same level, similar size"
+        chosen = pd.concat([chosen, level.drop(columns="_d")]).head(limit)
+    out = pd.concat([me.to_frame().T.assign(relation="this team"), chosen], ignore_index=True)
+    return out[PEER_COLUMNS].reset_index(drop=True)
