@@ -107,11 +107,19 @@ st.session_state["goodhart.bounds"] = bounds
 
 allowed = [p for p in viewer.pages if p in PAGES]
 if not allowed:
-    st.navigation([st.Page(nothing_page, title="Goodhart", url_path="home", default=True)]).run()
-    st.stop()
-st.navigation(
-    [
-        st.Page(PAGES[p][0], title=PAGES[p][1], icon=PAGES[p][2], url_path=p, default=i == 0)
-        for i, p in enumerate(allowed)
-    ]
-).run()
+    data.only_page(nothing_page)
+entries = [st.Page(PAGES[p][0], title=PAGES[p][1], icon=PAGES[p][2], url_path=p) for p in allowed]
+
+
+def landing() -> None:
+    # The default page is served at "/" only, and Streamlit answers its own address with "Page not found".
+    # So "/" is this hidden page, which moves on to the role's first page: every page keeps its address.
+    st.switch_page(entries[0])
+
+
+page = st.navigation(
+    [st.Page(landing, title="Goodhart", url_path="start", default=True, visibility="hidden"), *entries]
+)
+if page.url_path and (built := st.session_state.pop(data.BUILT_NOTE, None)):  # "" is the landing page
+    st.success(built)  # the demo this session waited for, said again on the page it landed on
+page.run()

@@ -63,23 +63,19 @@ def _roles_key() -> tuple:
 
 
 def current(wh: Warehouse) -> Viewer:
-    """The viewer of this session; stops the script with a sign-in message when there is none."""
+    """The viewer of this session. Without one, the sign-in message is the app's only page and the run stops."""
     how = mode()
     if how == "oidc":
         if not st.user.get("is_logged_in"):
-            _sign_in_page()
+            data.only_page(_sign_in_page, "Sign in")
         email = str(st.user.get("email") or "")
         if not email:
-            st.error("Your sign-in did not carry an e-mail address, which Goodhart needs to know who you are.")
-            st.button("Log out", on_click=st.logout)
-            st.stop()
+            data.only_page(_no_email_page, "Sign in")
     elif how == "proxy":
         header = os.environ["GOODHART_AUTH_HEADER"].strip()
         email = (st.context.headers.get(header) or "").strip()
         if not email:
-            st.title("Goodhart")
-            st.info("Sign in through your company's single sign-on to see Goodhart; this request carried no identity.")
-            st.stop()
+            data.only_page(_proxy_page, "Sign in")
     else:
         return _demo_viewer(wh)
     viewer, problem = _resolve(wh, (*data.warehouse_key(wh), _roles_key()), email, how)
@@ -92,7 +88,17 @@ def _sign_in_page() -> None:
     st.title("Goodhart")
     st.write("Goodhart shows your organisation's AI usage. Sign in with your company account to continue.")
     st.button("Log in", type="primary", on_click=st.login, icon=":material/login:")
-    st.stop()
+
+
+def _no_email_page() -> None:
+    st.title("Goodhart")
+    st.error("Your sign-in did not carry an e-mail address, which Goodhart needs to know who you are.")
+    st.button("Log out", on_click=st.logout)
+
+
+def _proxy_page() -> None:
+    st.title("Goodhart")
+    st.info("Sign in through your company's single sign-on to see Goodhart; this request carried no identity.")
 
 
 @st.cache_data(ttl=600, show_spinner=False)

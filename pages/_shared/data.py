@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 import streamlit as st
@@ -32,6 +34,7 @@ def db_path() -> Path:
     return default_db_path()
 
 
+BUILT_NOTE = "goodhart.built_note"
 _BUILD_LOCK = threading.Lock()  # one demo build per server, however many sessions arrive at once
 
 
@@ -60,10 +63,13 @@ def ensure_database(path: Path) -> None:
                 end=datetime.now(UTC).date() - timedelta(days=1),
                 progress=lambda fraction, message: bar.progress(min(max(fraction, 0.0), 1.0), text=message),
             )
-            note.success(
+            message = (
                 f"Built the demo organisation in {built['seconds']:.0f} s: {built['people']:,} made-up people, "
                 f"{built['events']:,} usage events. It is demo data, not your company's."
             )
+            note.success(message)
+            # the router moves on to the viewer's first page at once: say it again there
+            st.session_state[BUILT_NOTE] = message
     bar.empty()
 
 
@@ -73,13 +79,20 @@ def _open(path: str, mtime_ns: int) -> Warehouse:
     return Warehouse(connect_read_only(path))
 
 
+def only_page(show: Callable[[], None], title: str = "Goodhart") -> NoReturn:
+    """Run `show` as the app's only page and stop. Every run must reach st.navigation: a script that stops
+    before it makes Streamlit list (and serve) the files in pages/ on their own."""
+    st.navigation([st.Page(show, title=title, url_path="start", default=True)], position="hidden").run()
+    st.stop()
+
+
 def warehouse() -> Warehouse:
     path = db_path()
     try:
         return _open(str(path), path.stat().st_mtime_ns)
     except (WarehouseError, OSError) as exc:
-        st.error(f"Cannot open the database: {exc}")
-        st.stop()
+        message = f"Cannot open the database: {exc}"
+    only_page(lambda: st.error(message))
 
 
 def warehouse_key(wh: Warehouse) -> tuple[str, str]:
