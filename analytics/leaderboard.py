@@ -140,6 +140,33 @@ def team_board(people: pd.DataFrame, *, k: int) -> tuple[pd.DataFrame, int]:
     return _finish(grouped)[columns], withheld
 
 
+def cells_board(cells: pd.DataFrame) -> pd.DataFrame:
+    """The team board from the Org explorer's cells (analytics/org.py): the cells at the bottom of the shown tree,
+    pooled "Other" cells included, so it groups people exactly as the explorer does for the same viewer."""
+    columns = ["entity_id", "entity_name", "tokens", "adjusted_tokens", "rank_raw", "rank_adjusted", "flagged",
+               "people", "suspected_people", "suspected_tokens", "org_name", "rank_shift"]  # fmt: skip
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    parents = set(cells["parent_cell"].dropna())
+    labels = dict(zip(cells["cell_id"], cells["label"], strict=True))
+    leaves = cells[~cells["cell_id"].isin(parents) & (cells["tokens"] > 0)].copy()
+    board = pd.DataFrame(
+        {
+            "entity_id": leaves["cell_id"],
+            "entity_name": leaves["label"],
+            "tokens": leaves["tokens"].astype("float64"),
+            "adjusted_tokens": leaves["adjusted_tokens"].astype("float64"),
+            "people": leaves["people"].astype("int64"),
+            "suspected_people": leaves["flagged_people"].astype("int64"),
+            "suspected_tokens": leaves["suspected_tokens"],
+            # where the cell sits: its parent team, so an "Other" cell says which team's others it holds
+            "org_name": leaves["parent_cell"].map(labels).fillna(""),
+        }
+    )
+    board["flagged"] = board["suspected_people"] > 0
+    return _finish(board.reset_index(drop=True))[columns]
+
+
 @dataclass(frozen=True)
 class Headline:
     top: int

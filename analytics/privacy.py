@@ -14,26 +14,43 @@ DEFAULT_K = 5
 
 
 def suppress_small_groups(
-    frame: pd.DataFrame, *, size_col: str = "headcount", k: int = DEFAULT_K, complement: bool = True
+    frame: pd.DataFrame,
+    *,
+    size_col: str = "headcount",
+    k: int = DEFAULT_K,
+    complement: bool = True,
+    value_col: str | None = None,
+    overlapping: bool = False,
 ) -> tuple[pd.DataFrame, int]:
     """Rows whose group has at least k people, and how many rows were withheld.
 
-    With `complement` (the default, for groups whose total is shown or known elsewhere), groups are
-    also withheld until the withheld ones hold no people or at least k of them, so that the total
-    minus the rows shown never singles out a group smaller than k.
+    With `complement` (the default, for groups whose total is shown or known elsewhere), the smallest
+    shown groups are withheld too until the total minus the rows shown cannot single out fewer than k
+    people: the withheld groups hold at least k people together, or nothing at all. A withheld group of
+    no people still counts when its `value_col` (the figure the total adds up) is not zero: its value
+    came from someone. With `overlapping` (groups that can share people, such as the tools people use),
+    sizes cannot be added up, so the withheld pool must hold one group of at least k people itself.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     sizes = frame[size_col].fillna(0)
     keep = sizes >= k
+    values = frame[value_col].fillna(0).abs() if value_col else pd.Series(0, index=frame.index)
+
+    def revealing() -> bool:
+        hidden = ~keep
+        if not (sizes[hidden].sum() > 0 or values[hidden].sum() > 0):
+            return False  # nothing withheld, or groups of nobody with nothing in them
+        if overlapping:
+            return not (sizes[hidden] >= k).any()
+        return sizes[hidden].sum() < k
+
     if complement:
-        hidden_people = sizes[~keep].sum()
-        # the smallest shown groups join the hidden ones until the hidden pool is safe to subtract
+        # the smallest shown groups join the withheld ones until the pool is safe to subtract
         for index in sizes[keep].sort_values(kind="stable").index:
-            if hidden_people == 0 or hidden_people >= k:
+            if not revealing():
                 break
             keep[index] = False
-            hidden_people += sizes[index]
     return frame[keep].reset_index(drop=True), int((~keep).sum())
 
 

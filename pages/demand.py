@@ -80,10 +80,13 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
     )
     if kind == "tool":
         listed = loaders.demand_tools()
-        # a tool that stopped reporting has nothing current to forecast: not offered
-        listed = listed[listed["tool"].isin(fcast.current_tools(rows))]
-        # people use several tools, so tools do not partition anyone: no complementary cell is needed
-        tools, hidden = suppress_small_groups(listed, size_col="people", k=k, complement=False)
+        # Each tool's series covers all history, and the company's is their sum: judged on everyone who ever
+        # used a tool, with a complement (tools share people, so the withheld pool must hold a tool of k people
+        # itself), so the company minus the tools offered never shows fewer than k people's use.
+        tools, _ = suppress_small_groups(listed, size_col="people_ever", k=k, overlapping=True)
+        # then, of those, the ones with k people lately and still reporting (nothing current to forecast else)
+        tools = tools[(tools["people"] >= k) & tools["tool"].isin(fcast.current_tools(rows))]
+        hidden = len(listed) - len(tools)
         if tools.empty:
             right.info(f"No tool was used by at least {k} people in the last 28 days, so none can be shown on its own.")
             return None
@@ -100,8 +103,11 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
         )
         return Scope(f"tool.{tool}", f"the tool {tool}", tool=tool)
     if kind == "org":
-        orgs, hidden = suppress_small_groups(loaders.demand_orgs(), k=k)
-        orgs = orgs[orgs["org_id"].isin(set(rows["org_id"]))]
+        listed = loaders.demand_orgs()
+        # as for tools: judged on everyone whose use is in the org's series, with a complement, then recency
+        orgs, _ = suppress_small_groups(listed, size_col="people_ever", k=k)
+        orgs = orgs[(orgs["headcount"] >= k) & orgs["org_id"].isin(set(rows["org_id"]))]
+        hidden = len(listed) - len(orgs)
         if orgs.empty:
             right.info(
                 f"No top-level org has at least {k} people who used AI in the last 28 days, so none can be "
@@ -115,7 +121,12 @@ def scope_picker(loaders: data.Loaders, rows: pd.DataFrame) -> Scope | None:
             format_func=names.get,
             key="demand.org",
             help=f"Orgs with at least {k} people who used AI in the last 28 days"
-            + (f"; {hidden} smaller org(s) are left out to protect individuals." if hidden else "."),
+            + (
+                f"; {hidden} other org(s) are left out: smaller, quiet lately, or held back so the company minus the "
+                "orgs shown reveals no small group."
+                if hidden
+                else "."
+            ),
         )
         return Scope(f"org.{org_id}", f"the org {names[org_id]}", org_id=org_id)
     return Scope("company", "the whole company")

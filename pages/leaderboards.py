@@ -72,14 +72,20 @@ def filters(loaders) -> tuple[str, str | None, str | None, int]:
         key="lb_tool",
         help="Count only this tool's tokens. Outcome yield is still judged on all of a person's use.",
     )
-    subtree = cols[2].selectbox(
-        "Org subtree",
-        [WHOLE_COMPANY, *team_labels],
-        key="lb_subtree",
-        format_func=lambda t: everyone if t == WHOLE_COMPANY else team_labels.get(t, t),
-        help="Only people in this team and every team below it. Type to search. The list holds the teams your "
-        "role may see.",
-    )
+    if loaders.scope.individuals:
+        subtree = cols[2].selectbox(
+            "Org subtree",
+            [WHOLE_COMPANY, *team_labels],
+            key="lb_subtree",
+            format_func=lambda t: everyone if t == WHOLE_COMPANY else team_labels.get(t, t),
+            help="Only people in this team and every team below it. Type to search. The list holds the teams your "
+            "role may see.",
+        )
+    else:
+        # Two subtrees' boards differ by the people between them (a manager alone in their own team, say): for
+        # a role that sees pseudonyms and groups of k, boards cover the whole company; the Org explorer has teams.
+        subtree = WHOLE_COMPANY
+        cols[2].caption("Whole company. Teams are on the Teams tab, as the Org explorer groups them.")
     top = cols[3].selectbox("Top", (10, 20, 50), key="lb_top", help="How many places the boards and chart show.")
     return period, (None if tool == ALL_TOOLS else tool), (None if subtree == WHOLE_COMPANY else subtree), top
 
@@ -115,7 +121,12 @@ def main(
     if audit is not None and not audit(f"people board of {subtree or 'the whole scope'}"):
         return
     people = lb.people_board(raw, key=loaders.pseudonym_key(), show_names=named)
-    teams, withheld = lb.team_board(people, k=k)
+    if loaders.scope.individuals:
+        teams, withheld = lb.team_board(people, k=k)
+    else:
+        # the Org explorer's own cells (small teams pooled, with their complements), so no page shows a group
+        # that another pooled: the same people, all tools
+        teams, withheld = lb.cells_board(loaders.org_tree(start, end)), None
 
     headline_section(lb.headline(people, top))
     tab_people, tab_teams = st.tabs(["People", "Teams"])
@@ -204,7 +215,12 @@ def people_export(shown: pd.DataFrame, top: int, *, names: bool) -> pd.DataFrame
     return rows[[*EXPORT_COLUMNS, "team"]]
 
 
-def teams_section(teams: pd.DataFrame, top: int, withheld: int, k: int) -> None:
+def teams_section(teams: pd.DataFrame, top: int, withheld: int | None, k: int) -> None:
+    if withheld is None:
+        st.caption(
+            "Teams as the Org explorer groups them, over all tools: a team of fewer than "
+            f"{k} people using AI, and what would give it away, is pooled into an “Other” cell under its parent."
+        )
     if teams.empty:
         st.info(f"No team in this selection has at least {k} people using AI tools, so none is ranked.")
         return

@@ -53,17 +53,43 @@ def main(loaders: data.Loaders, start, end) -> None:
             "- Weeks start on Monday; a person's activity is placed on their own local calendar day."
         )
 
+    by_tool = pool_small_tools(usage, loaders.scope.k)
     left, right = st.tabs(["Tokens by tool", "Cost by tool"])
     with left:
-        st.plotly_chart(charts.usage_by_tool(usage, "tokens"), key="tokens_chart")
+        st.plotly_chart(charts.usage_by_tool(by_tool, "tokens"), key="tokens_chart")
     with right:
-        st.plotly_chart(charts.usage_by_tool(usage, "cost_usd"), key="cost_chart")
+        st.plotly_chart(charts.usage_by_tool(by_tool, "cost_usd"), key="cost_chart")
+    if (by_tool["tool"] == OTHER_TOOLS).any():
+        st.caption(
+            f"{OTHER_TOOLS}: in the weeks marked, tools fewer than {loaders.scope.k} people used are pooled, with the "
+            "smallest tool above that size, so no week shows a small group's use."
+        )
     split_section(loaders.token_split(start, end), set(weekly["week"]))
     adjusted_section(loaders, start, end)
     decoupling_section(loaders.decoupling_weeks(start, end), set(weekly["week"]), loaders.scope.k)
 
     orgs_section(loaders.org_comparison(start, end), loaders.scope.k)
     unattributed_note(loaders.unattributed_summary())
+
+
+OTHER_TOOLS = "Other tools"
+
+
+def pool_small_tools(usage: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Weekly use by tool with, each week, the tools fewer than k people used pooled into OTHER_TOOLS. The week's
+    total is shown too, so the pool takes the smallest larger tool with it (tools share people, so the pool must
+    hold one tool of k people itself): the total minus the tools shown never isolates a small group."""
+    if usage.empty or k <= 1:
+        return usage
+    parts = []
+    for _, week in usage.groupby("week", sort=True):
+        shown, _ = suppress_small_groups(week, size_col="users", k=k, value_col="tokens", overlapping=True)
+        pooled = week[~week["tool"].isin(shown["tool"])]
+        parts.append(shown)
+        if len(pooled):
+            other = pooled.sum(numeric_only=True).to_frame().T.assign(week=pooled["week"].iloc[0], tool=OTHER_TOOLS)
+            parts.append(other[week.columns])
+    return pd.concat(parts, ignore_index=True)
 
 
 def headline(latest: pd.Series, previous: pd.Series | None, usage: pd.DataFrame) -> None:

@@ -65,6 +65,21 @@ def test_groups_under_k_are_withheld():
         suppress_small_groups(frame, k=0)
 
 
+def test_a_withheld_group_of_nobody_with_a_value_and_overlapping_groups_still_get_a_complement():
+    # Sales has no one *now* (its size) but its past tokens are in the total: withholding it alone would let
+    # the total minus Engineering show them
+    orgs = pd.DataFrame({"org": ["eng", "sales", "ops"], "people": [40, 0, 9], "tokens": [900, 70, 50]})
+    assert list(suppress_small_groups(orgs, size_col="people", k=5)[0]["org"]) == ["eng", "ops"]
+    visible, hidden = suppress_small_groups(orgs, size_col="people", k=5, value_col="tokens")
+    assert list(visible["org"]) == ["eng"] and hidden == 2
+    # tools share people: two small tools of 3 users each may be the same 3 people, so the pool needs a tool
+    # of k users of its own
+    tools = pd.DataFrame({"tool": ["a", "b", "c", "d"], "users": [3, 3, 7, 50]})
+    assert list(suppress_small_groups(tools, size_col="users", k=5)[0]["tool"]) == ["c", "d"]
+    visible, hidden = suppress_small_groups(tools, size_col="users", k=5, overlapping=True)
+    assert list(visible["tool"]) == ["d"] and hidden == 3
+
+
 def test_rank_slope_escapes_names_and_gathers_places_beyond_the_top():
     rows = pd.DataFrame(
         {
@@ -93,3 +108,25 @@ def test_decoupling_indexes_four_week_totals_to_100():
     fig = charts.decoupling(weekly, ["Eng"])
     tokens, outcomes = fig.data
     assert list(tokens.y[3:]) == [100, 125, 150] and list(outcomes.y[3:]) == [100, 100, 100]
+
+
+def test_the_overview_pools_tools_few_people_used_each_week_with_a_complement():
+    from pages.overview import OTHER_TOOLS, pool_small_tools
+
+    week = pd.Timestamp("2026-09-07")
+    usage = pd.DataFrame(
+        {
+            "week": [week] * 4 + [week + pd.Timedelta(days=7)] * 2,
+            "tool": ["a", "b", "tiny", "c", "a", "b"],
+            "users": [40, 9, 1, 12, 40, 9],
+            "tokens": [1000, 300, 777, 200, 900, 250],
+            "cost_usd": [10.0, 3.0, 7.0, 2.0, 9.0, 2.5],
+        }
+    )
+    pooled = pool_small_tools(usage, 5)
+    first = pooled[pooled["week"] == week].set_index("tool")
+    # `tiny` (one person) is never on its own, and the smallest larger tool goes with it into the pool
+    assert set(first.index) == {"a", "c", OTHER_TOOLS} and first.loc[OTHER_TOOLS, "tokens"] == 777 + 300
+    assert pooled["tokens"].sum() == usage["tokens"].sum()  # nothing lost, only grouped
+    assert set(pooled.loc[pooled["week"] != week, "tool"]) == {"a", "b"}  # a week with no small tool is as it was
+    assert pool_small_tools(usage, 1).equals(usage)

@@ -39,6 +39,12 @@ def run_page(monkeypatch, db, **env) -> AppTest:
     return at
 
 
+def view_scope(db, label: str):
+    from analytics import access
+
+    return access.demo_viewers(connect_read_only(db))[label].scope()
+
+
 def expected(db, tool=None, subtree=None, period=leaderboards.PERIODS[0]):
     wh = Warehouse(connect_read_only(db))
     bounds = wh.date_bounds()
@@ -74,6 +80,16 @@ def test_both_boards_side_by_side_with_the_headline(monkeypatch, demo_db):
     flagged = top["flagged"].tolist()
     assert [("suspected" in m) for m in raw["marks"]] == flagged
     assert any(c.key == "people_slope" for c in at.get("plotly_chart"))
+    # leadership's team board is the Org explorer's bottom cells (pooled "Other" cells included), all of k or more
+    teams = boards(at, "team")[0]
+    wh = Warehouse(connect_read_only(demo_db))
+    first, last = wh.date_bounds()
+    cells = lb.cells_board(wh.org_tree(first, last, view_scope(demo_db, "Leadership")))
+    assert len(teams) == min(10, len(cells)) > 1 and (teams["people"] >= 5).all()
+    assert set(teams["entity_name"]) <= set(cells["entity_name"])
+    assert set(teams["people"]) <= set(cells["people"])
+    # an admin's board has every team of k contributors, by its own members
+    at = run_page(monkeypatch, demo_db, GOODHART_TEST_VIEW="Admin")
     teams = boards(at, "team")[0]
     assert len(teams) == 10 and (teams["people"] >= k_configured()).all()
 
@@ -110,6 +126,14 @@ def test_filters_narrow_the_boards(monkeypatch, demo_db):
     assert len(boards(at)[0]) == 20
 
 
+def test_pseudonymous_roles_get_no_subtree_to_difference(monkeypatch, demo_db):
+    # two subtrees' boards differ by the people between them (a manager alone in their own team): leadership
+    # ranks the whole company, and sees teams only as the Org explorer pools them
+    at = run_page(monkeypatch, demo_db)
+    assert "lb_subtree" not in [s.key for s in at.selectbox]
+    assert any("as the Org explorer groups them" in c.value for c in at.caption)
+
+
 def test_nobody_is_ranked_in_a_group_smaller_than_k(monkeypatch, demo_db):
     wh = Warehouse(connect_read_only(demo_db))
     team, size = wh.con.execute(
@@ -119,7 +143,7 @@ def test_nobody_is_ranked_in_a_group_smaller_than_k(monkeypatch, demo_db):
     bounds = wh.date_bounds()
     users = len(wh.leaderboard_people(*bounds, None, team))
     assert 0 < users <= size
-    at = run_page(monkeypatch, demo_db, GOODHART_K=str(users + 1))
+    at = run_page(monkeypatch, demo_db, GOODHART_K=str(users + 1), GOODHART_TEST_VIEW="Admin")
     at.selectbox(key="lb_subtree").set_value(team).run()
     assert not at.exception
     assert not at.dataframe
