@@ -73,11 +73,13 @@ def empty_page() -> None:
 
 
 def nothing_page() -> None:
+    from pages._shared.text import md  # the e-mail comes from the identity provider or a header: inert text
+
     st.title("Goodhart")
     st.info(
-        f"You are signed in as {viewer.email or 'an unknown viewer'}, but Goodhart's data has no person with that "
-        "e-mail and the roles file gives it no role, so there is nothing for you to see. Ask an admin to add your "
-        "address to the org data or the roles file."
+        f"You are signed in as {md(viewer.email) if viewer.email else 'an unknown viewer'}, but Goodhart's data has "
+        "no person with that e-mail (or more than one, which names nobody) and the roles file gives it no role, so "
+        "there is nothing for you to see. Ask an admin to add your address to the org data or the roles file."
     )
 
 

@@ -94,6 +94,7 @@ class Viewer:
     display_name: str = ""
     lead_teams: tuple[str, ...] = field(default_factory=tuple)
     source: str = "demo"  # oidc, proxy or demo
+    audit_as: str = ""  # who the audit log names instead of the e-mail (demo mode on real data: nobody signed in)
 
     def scope(self, k: int | None = None) -> Scope:
         k = k_configured() if k is None else k
@@ -115,6 +116,11 @@ class Viewer:
     def label(self) -> str:
         who = self.display_name or self.email or "demo viewer"
         return f"{who} · {self.role}"
+
+    @property
+    def audit_name(self) -> str:
+        """The viewer as the audit log records them."""
+        return self.audit_as or self.email or self.display_name
 
 
 def roles_path() -> Path:
@@ -150,26 +156,32 @@ def load_roles(path: Path | None = None) -> dict[str, str]:
 
 
 def resolve(con: duckdb.DuckDBPyConnection, email: str, roles: dict[str, str], *, source: str) -> Viewer:
-    """The viewer an e-mail names: their role from the roles file, else lead of the teams they lead, else member."""
+    """The viewer an e-mail names: their role from the roles file, else lead of the teams they lead, else member.
+
+    The person is the one whose `dim_people.email` is this address (case-insensitive, trimmed). Telemetry
+    mappings (`identity_map`) attribute usage; they never authenticate anyone. An address that more than one
+    person carries names nobody: the viewer then has no person (a role from the roles file only), since
+    picking one of them would let someone sign in as another.
+    """
     email = (email or "").strip().lower()
-    row = None
+    rows: list = []
     if email:
         cur = con.cursor()
         try:
-            row = cur.execute(
-                """SELECT p.user_id, p.display_name,
-                          list(t.team_id ORDER BY t.team_id) FILTER (WHERE t.team_id IS NOT NULL) AS led
+            rows = cur.execute(
+                """SELECT p.user_id, any_value(p.display_name) AS display_name,
+                          list(DISTINCT t.team_id ORDER BY t.team_id) FILTER (WHERE t.team_id IS NOT NULL) AS led
                    FROM dim_people p LEFT JOIN dim_teams t ON t.lead_user_id = p.user_id
-                   WHERE lower(p.email) = $email
-                      OR p.user_id IN (SELECT user_id FROM identity_map WHERE lower(identity) = $email)
-                   GROUP BY ALL ORDER BY p.user_id LIMIT 1""",
+                   WHERE lower(trim(p.email)) = $email
+                   GROUP BY p.user_id ORDER BY p.user_id LIMIT 2""",
                 {"email": email},
-            ).fetchone()
+            ).fetchall()
         finally:
             cur.close()
+    row = rows[0] if len(rows) == 1 else None  # none, or an address several people share: nobody
     user_id, name, led = (row[0], row[1], tuple(row[2] or ())) if row else (None, "", ())
     role = roles.get(email) or ("lead" if led else "member")
-    return Viewer(email=email, role=role, user_id=user_id, display_name=name, lead_teams=led, source=source)
+    return Viewer(email=email, role=role, user_id=user_id, display_name=name or "", lead_teams=led, source=source)
 
 
 def demo_viewers(con: duckdb.DuckDBPyConnection) -> dict[str, Viewer]:

@@ -15,19 +15,49 @@ def main(store: Path) -> None:
         "Every view of individual-level data is appended here: names or pseudonyms on a board, a suspect's evidence, "
         "a person in the Org explorer, someone's own usage. Nothing in the app edits or removes a line."
     )
-    intact, checked = audit.verify(store)
-    if not intact:
+    found = audit.check(store)
+    if found.problem == "chain":
         st.error(
-            f"The log's hash chain breaks at line {checked}: a line was edited or removed outside Goodhart. "
-            "Keep a copy of the file for investigation.",
+            f"The log's hash chain breaks at line {found.line}: a line was edited, removed or damaged outside "
+            "Goodhart. Keep a copy of the file for investigation.",
             icon=":material/gpp_bad:",
         )
+    elif found.problem == "truncated":
+        st.error(
+            f"Lines were removed from the end of the log: {found.written:,} lines were written but the log now "
+            f"holds {found.lines:,} (its head file, {audit.head_path(store).name}, counts every line written). "
+            "Keep a copy of both files for investigation.",
+            icon=":material/gpp_bad:",
+        )
+    elif found.problem == "head":
+        st.error(
+            f"Line {found.line} of the log is not the line its head file ({audit.head_path(store).name}) recorded: "
+            "the log was replaced or rewritten outside Goodhart. Keep a copy of both files for investigation.",
+            icon=":material/gpp_bad:",
+        )
+    elif found.problem == "no head":
+        st.warning(
+            f"The log's head file ({audit.head_path(store).name}) is missing or unreadable, so lines removed from "
+            "the end of the log could not be detected. The next recorded view writes a new one.",
+            icon=":material/warning:",
+        )
     log = audit.read(store)
+    unreadable = int(log.attrs.get("unreadable", 0))
+    if unreadable:
+        lines, verb = ("line", "is") if unreadable == 1 else ("lines", "are")
+        st.warning(
+            f"{unreadable:,} {lines} of the log could not be read and {verb} not listed below.",
+            icon=":material/warning:",
+        )
     if log.empty:
-        st.info("No individual-level view has been recorded yet.")
+        st.info(
+            "No individual-level view has been recorded yet."
+            if found.intact and not found.written
+            else "No entry of the log can be listed."
+        )
         return
-    if intact:
-        st.caption(f"{checked:,} entries; the hash chain is intact.")
+    if found.intact:
+        st.caption(f"{found.lines:,} entries; the hash chain is intact.")
     who = st.text_input("Filter by viewer or subject", help="Part of an e-mail, a user id or a page name.")
     shown = log
     if who:

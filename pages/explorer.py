@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from analytics import charts, org
+from analytics import access, charts, org
 from analytics.access import Scope
 from pages import overview
 from pages._shared import data
@@ -43,14 +43,17 @@ def main(loaders: data.Loaders, scope: Scope, start: date, end: date, *, audit: 
 
     focus = focus_cell(cells)
     breadcrumbs(cells, focus)
-    drill(cells, focus)
-    headline(cells, focus)
-    st.plotly_chart(charts.org_treemap(org.subtree(cells, focus), root=focus), key="org_treemap")
-    privacy_note(cells, k)
+    # a viewer shown every team of their line sees groups of a few people: such a view is recorded first, and
+    # when it cannot be, the tree (and with it the drill, the totals and the peers) is withheld
+    if k > 1 or audit_small_cells(cells, focus, audit):
+        drill(cells, focus)
+        headline(cells, focus)
+        st.plotly_chart(charts.org_treemap(org.subtree(cells, focus), root=focus), key="org_treemap")
+        privacy_note(cells, k)
 
-    st.subheader("Against its peers")
-    peers_section(cells, focus)
-    st.subheader("People")
+        st.subheader("Against its peers")
+        peers_section(cells, focus)
+    st.subheader("People")  # recorded on its own before anyone is listed
     people_section(loaders, scope, cells, focus, start, end, k, audit)
 
 
@@ -67,6 +70,27 @@ def focus_cell(cells: pd.DataFrame) -> str | None:
         st.caption("The team you had open is not in your view for this period, so the explorer is back at the top.")
     top = cells[cells["parent_cell"].isna()]
     return top["cell_id"].iloc[0] if len(top) == 1 and top["kind"].iloc[0] == "node" else None
+
+
+def audit_small_cells(cells: pd.DataFrame, focus: str | None, audit: Callable[[str, str], bool]) -> bool:
+    """For a viewer shown every team of their line (k = 1): when a cell shown here (the tree below the focus,
+    its peers) covers fewer people than `access.k_configured()`, it is a view of a few individuals (a
+    'Direct members' cell can be one sub-team lead), so record it. False (the caller then withholds the
+    tree, after `audit` said why) when it could not be recorded."""
+    shown = org.subtree(cells, focus)["people"]
+    if focus is not None:
+        shown = pd.concat([shown, org.peers(cells, focus)["people"]])
+    small = shown.astype("float64")
+    if not ((small > 0) & (small < access.k_configured())).any():
+        return True
+    node = cells.loc[cells["cell_id"] == focus, "node_id"].iloc[0] if focus is not None else None
+    if audit(PAGE, node or "top of the tree"):
+        return True
+    st.info(
+        f"Teams here include groups of fewer than {access.k_configured()} people, which count as individual-level "
+        "data: the tree is shown only once the view is recorded in the audit log."
+    )
+    return False
 
 
 def _go(node_id: str | None) -> None:

@@ -129,7 +129,8 @@ def test_a_lead_sees_only_their_line_and_every_team_in_it(log, wh):
     assert used <= teams
     # the drill offers the teams just below, and never one outside the line
     assert set(at.selectbox(key=explorer.DRILL).options) and not page_text(at).count("Go-to-Market")
-    assert not log.exists()  # nothing individual was shown, so nothing was logged
+    # the line's 'Direct members' cell is a single person: the tree is an individual view, logged (review 7)
+    assert list(audit.read(log)["subject"]) == [LEAD_TEAM]
 
 
 def test_a_lead_drills_to_a_team_then_to_its_people_and_one_person_with_each_view_logged(log, wh):
@@ -149,14 +150,15 @@ def test_a_lead_drills_to_a_team_then_to_its_people_and_one_person_with_each_vie
     want = wh.org_people(start, end, child, LEAD)
     assert sorted(table["name"]) == sorted(want["display_name"])
     assert set(table["name"]) <= people_names(wh, subtree(wh, child))
-    assert list(audit.read(log)["subject"]) == [f"people of {child}"]
+    tree_views = {LEAD_TEAM, child}  # trees with cells under k people are logged as views too (review 7)
+    assert [s for s in audit.read(log)["subject"] if s not in tree_views] == [f"people of {child}"]
 
     person = want["user_id"].iloc[0]
     at.selectbox(key=explorer.PERSON).set_value(person).run()
     assert not at.exception
     assert want["display_name"].iloc[0] in [m.value for m in at.markdown][-1]
     assert {"Tokens", "Suspect weeks"} <= {m.label for m in at.metric}
-    assert list(audit.read(log)["subject"]) == [person, f"people of {child}"]  # newest first
+    assert [s for s in audit.read(log)["subject"] if s not in tree_views] == [person, f"people of {child}"]
 
     # back up the path: the person closes and the whole line is shown again
     at.button(key="org.crumb.0").click().run()
@@ -236,3 +238,45 @@ def test_a_period_without_usage_explains_itself(log, wh):
     at = run(LEADERSHIP, **{"test.range": (before, before + timedelta(days=6))})
     assert "Nobody in your view used AI tools in this period, or fewer than 5 people did" in at.info[0].value
     assert not at.get("plotly_chart") and not at.dataframe
+
+
+# -- review 7: cells of a few people, for viewers shown every team of their line, are individual views ----------
+
+
+def test_a_leads_tree_with_a_cell_under_k_people_is_an_audited_view(log, wh, monkeypatch):
+    monkeypatch.delenv("GOODHART_K", raising=False)
+    at = run(LEAD)
+    cells = treemap(at)
+    assert min(v[3] for v in cells.values()) < 5  # e.g. 'Direct members' of one team: a single person
+    assert list(audit.read(log)["subject"]) == [LEAD_TEAM]  # the focused team, recorded once per session
+    at.run()
+    assert len(audit.read(log)) == 1
+
+    # a lead of two lines sees both at the top, no one team in focus: the subject says so
+    run(Scope("lead", (LEAD_TEAM, OUTSIDE), None, True, 1))
+    assert list(audit.read(log)["subject"]) == ["top of the tree", LEAD_TEAM]
+
+
+def test_a_leads_tree_of_teams_of_at_least_k_people_is_not_logged(log, wh, monkeypatch):
+    monkeypatch.delenv("GOODHART_K", raising=False)
+    start, end = wh.date_bounds()
+    leaf = next(
+        team
+        for team in sorted(subtree(wh, LEAD_TEAM))
+        if len(cells := wh.org_tree(start, end, Scope("lead", (team,), None, True, 1))) == 1
+        and cells["people"].iloc[0] >= 5
+    )
+    at = run(Scope("lead", (leaf,), None, True, 1))
+    assert len(treemap(at)) == 1 and not log.exists()
+
+
+def test_a_leads_tree_is_withheld_when_the_view_cannot_be_logged(monkeypatch, log, tmp_path):
+    monkeypatch.delenv("GOODHART_K", raising=False)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("GOODHART_AUDIT", str(blocker / "audit.jsonl"))
+    at = run(LEAD)
+    assert any("could not be audit-logged" in e.value for e in at.error)
+    assert any("fewer than 5 people" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and not at.metric and not at.dataframe
+    assert not [s for s in at.selectbox if s.key == explorer.DRILL]

@@ -7,6 +7,7 @@ for trying each role. The viewer, and with it the scope, comes from the identity
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from analytics import access, audit
 from analytics.access import AccessError, Scope, Viewer
 from analytics.queries import Warehouse
 from pages._shared import data
+from pages._shared.text import md
 
 
 @dataclass(frozen=True)
@@ -71,9 +73,11 @@ def current(wh: Warehouse) -> Viewer:
         email = str(st.user.get("email") or "")
         if not email:
             data.only_page(_no_email_page, "Sign in")
+        if unverified(st.user.get("email_verified")):
+            data.only_page(_unverified_page, "Sign in")
     elif how == "proxy":
         header = os.environ["GOODHART_AUTH_HEADER"].strip()
-        email = (st.context.headers.get(header) or "").strip()
+        email = proxy_email(st.context.headers.get_all(header))
         if not email:
             data.only_page(_proxy_page, "Sign in")
     else:
@@ -82,6 +86,23 @@ def current(wh: Warehouse) -> Viewer:
     if problem:
         st.sidebar.error(f"Roles are not applied: {problem}", icon=":material/error:")
     return viewer
+
+
+def proxy_email(values: list[str]) -> str:
+    """The e-mail a trusted proxy's header carries: exactly one non-empty value, holding no comma.
+
+    Several values (a header the client sent as well as the proxy), or one joined with commas, could name
+    the client's choice of person rather than the proxy's: such a request carries no usable identity.
+    """
+    cleaned = [v.strip() for v in values]
+    if len(cleaned) != 1 or not cleaned[0] or "," in cleaned[0]:
+        return ""
+    return cleaned[0]
+
+
+def unverified(claim: object) -> bool:
+    """Did the identity provider say, explicitly, that the e-mail is not verified? (An absent claim is accepted.)"""
+    return claim is False or (isinstance(claim, str) and claim.strip().lower() == "false")
 
 
 def _sign_in_page() -> None:
@@ -96,9 +117,21 @@ def _no_email_page() -> None:
     st.button("Log out", on_click=st.logout)
 
 
+def _unverified_page() -> None:
+    st.title("Goodhart")
+    st.error(
+        "Your identity provider says your e-mail address is not verified, so Goodhart cannot tell who you are. "
+        "Verify the address with your identity provider, then sign in again."
+    )
+    st.button("Log out", on_click=st.logout)
+
+
 def _proxy_page() -> None:
     st.title("Goodhart")
-    st.info("Sign in through your company's single sign-on to see Goodhart; this request carried no identity.")
+    st.info(
+        "Sign in through your company's single sign-on to see Goodhart; this request carried no identity "
+        "(or more than one)."
+    )
 
 
 @st.cache_data(ttl=600, show_spinner=False)
@@ -106,24 +139,39 @@ def _demo_choices(_wh: Warehouse, key: tuple) -> dict[str, Viewer]:
     return access.demo_viewers(_wh.con)
 
 
+DEMO_ON_REAL_DATA = (
+    "Real data with no sign-in configured: anyone who reaches this app can view it as any role. Configure "
+    "sign-in (README, Who sees what)."
+)
+UNAUTHENTICATED = "(unauthenticated demo mode)"
+
+
 def _demo_viewer(wh: Warehouse) -> Viewer:
     choices = _demo_choices(wh, data.warehouse_key(wh))
-    st.sidebar.warning(
-        "Demo mode: nobody is signed in, so you can view as any role. Configure sign-in (README) before real "
-        "people's data goes in.",
-        icon=":material/lock_open:",
-    )
+    real = not wh.is_demo
+    if real:  # CONTRACT.md section 3 keeps demo mode here, so say loudly what it means
+        st.sidebar.error(DEMO_ON_REAL_DATA, icon=":material/gpp_bad:")
+    else:
+        st.sidebar.warning(
+            "Demo mode: nobody is signed in, so you can view as any role. Configure sign-in (README) before real "
+            "people's data goes in.",
+            icon=":material/lock_open:",
+        )
     label = st.sidebar.selectbox(
         "View as",
         list(choices),
         key=VIEWER_KEY,
         help="Demo mode only: see the app as each role sees it. With sign-in configured, your identity decides.",
     )
-    return choices.get(label, choices["Admin"])
+    viewer = choices.get(label, choices["Admin"])
+    if real:  # nobody signed in: the audit log must not name the person whose view this borrows
+        viewer = dataclasses.replace(viewer, audit_as=f"{UNAUTHENTICATED} {viewer.label}")
+    return viewer
 
 
 def sidebar(viewer: Viewer) -> None:
-    st.sidebar.caption(f"Signed in as {viewer.label}" if viewer.source != "demo" else f"Viewing as {viewer.label}")
+    label = md(viewer.label)
+    st.sidebar.caption(f"Signed in as {label}" if viewer.source != "demo" else f"Viewing as {label}")
     if viewer.source == "oidc":
         st.sidebar.button("Log out", on_click=st.logout, icon=":material/logout:")
 
@@ -135,13 +183,13 @@ def audit_view(viewer: Viewer, scope: Scope, page: str, subject: str) -> bool:
     show it, since an unrecorded individual view is what the log exists to prevent.
     """
     seen = st.session_state.setdefault(_AUDITED, set())
-    key = (viewer.email, scope, page, subject)
+    key = (viewer.audit_name, scope, page, subject)
     if key in seen:
         return True
     try:
         audit.record(
             audit.path_for(data.db_path()),
-            viewer=viewer.email or viewer.display_name,
+            viewer=viewer.audit_name,
             role=viewer.role,
             page=page,
             subject=subject,
