@@ -133,6 +133,27 @@ def warehouse() -> Warehouse:
     only_page(lambda: st.error(message))
 
 
+FOLLOW_EVERY_S = 10.0  # how often an idle page checks for a newer snapshot (new data shows within 12 s)
+
+
+def follow_snapshots() -> None:
+    """Rerun this viewer's page when a newer snapshot is published, so arriving data shows without a click.
+
+    Call it once per run, after `warehouse()`: a small fragment re-checks the pointer every FOLLOW_EVERY_S
+    seconds and reruns the app only when it names another snapshot than the one this run served.
+    """
+    path = db_path()
+    served = serving_path(path)
+    _watch(str(path), str(served) if served else "")
+
+
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def _watch(path: str, served: str) -> None:
+    now = serving_path(Path(path))
+    if (str(now) if now else "") != served:
+        st.rerun(scope="app")
+
+
 def warehouse_key(wh: Warehouse) -> tuple[str, str]:
     return (str(db_path()), wh.data_version)
 
