@@ -13,6 +13,7 @@ st.set_page_config(page_title="Goodhart", page_icon=":material/balance:", layout
 path = data.db_path()
 data.ensure_database(path)
 wh = data.warehouse()
+data.follow_snapshots()  # an idle page picks up data published while it is open
 
 st.sidebar.title("Goodhart")
 st.sidebar.caption("Real AI adoption vs inflated consumption")

@@ -1,5 +1,8 @@
 """The `python -m analytics` command line: demo, ingest, detect, leaderboard, forecast, status, adoption, refresh,
-prices."""
+prices, publish.
+
+Every command that writes publishes a snapshot of the database afterwards (analytics/snapshots.py): the app
+serves the snapshot, so it keeps serving while a writer holds the database."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import detect, formats, leaderboard, marts, thresholds
+from analytics import detect, formats, leaderboard, marts, snapshots, thresholds
 from analytics import ingest as importer
 from analytics.access import k_configured
 from analytics.canonical import TABLES
@@ -156,6 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("formats", parents=[common], help="list the telemetry formats `ingest` recognises")
     p.set_defaults(run=cmd_formats)
+
+    p = sub.add_parser(
+        "publish",
+        parents=[common],
+        help="publish a snapshot of the database for the app to serve (every writing command does this itself)",
+    )
+    p.set_defaults(run=cmd_publish)
     return parser
 
 
@@ -236,6 +246,7 @@ def build_demo(
     finally:
         for leftover in (partial, Path(f"{partial}.wal")):
             leftover.unlink(missing_ok=True)
+    snapshots.publish_path(path)
     seconds = round(time.perf_counter() - started, 2)
     return {"db": str(path), **held, "generate_s": round(generated, 2), "seconds": seconds}
 
@@ -265,6 +276,8 @@ def cmd_ingest(args) -> dict:
     con = connect(args.db)
     try:
         summary = importer.ingest(con, args.paths, table=table, progress=None if args.json else _print_progress)
+        # whatever committed, even when a file failed: each file loads whole or not at all
+        snapshots.publish(con, args.db)
     finally:
         con.close()
     out = summary.as_dict()
@@ -461,6 +474,7 @@ def cmd_refresh(args) -> dict:
     try:
         seconds = marts.refresh(con)
         events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+        snapshots.publish(con, args.db)
     finally:
         con.close()
     return {"engine": args.engine, "events": events, "seconds": round(seconds, 3)}
@@ -473,6 +487,7 @@ def cmd_prices(args) -> dict:
             load_prices(con, args.file)
             if marts.is_built(con):
                 marts.refresh(con)  # costs follow the new prices
+            snapshots.publish(con, args.db)
         rows = con.execute(
             "SELECT model, token_type, usd_per_mtok, CAST(effective_from AS VARCHAR) "
             "FROM prices ORDER BY model, token_type, effective_from"
@@ -491,9 +506,17 @@ def cmd_identities(args) -> dict:
         raise UsageError(f"no such file: {args.file}")
     con = connect(args.db, create=False)
     try:
-        return load_identity_map(con, args.file)
+        out = load_identity_map(con, args.file)
+        snapshots.publish(con, args.db)
+        return out
     finally:
         con.close()
+
+
+def cmd_publish(args) -> dict:
+    started = time.perf_counter()
+    snapshot = snapshots.publish_path(args.db, attempts=1)
+    return {"snapshot": str(snapshot), "seconds": round(time.perf_counter() - started, 3)}
 
 
 def cmd_formats(args) -> dict:

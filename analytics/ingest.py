@@ -195,7 +195,8 @@ def ingest(
         else:
             results.append(load_file(con, path, name, now=now))
     summary = IngestSummary(results, warnings=warnings)
-    if refresh and any(r.inserted or r.updated for r in results):
+    # also when an earlier run was killed after its loads committed but before the marts caught up
+    if refresh and (any(r.inserted or r.updated for r in results) or marts.behind(con)):
         if progress:
             progress(0.95, "refreshing marts")
         marts.refresh(con)

@@ -59,7 +59,18 @@ def refresh(con: duckdb.DuckDBPyConnection) -> float:
                 con.execute(sql_text(step))
         set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
         set_meta(con, "marts_version", MARTS_VERSION)
+        last_batch = con.execute("SELECT COALESCE(max(batch_id), 0) FROM ingest_log").fetchone()[0]
+        set_meta(con, "marts_batch", str(last_batch))  # the loads these marts include (see `behind`)
     return time.perf_counter() - started
+
+
+def behind(con: duckdb.DuckDBPyConnection) -> bool:
+    """A load committed after the marts were last refreshed: a writer was killed between the two."""
+    row = con.execute(
+        "SELECT count(*) FROM ingest_log WHERE (inserted > 0 OR updated > 0) "
+        "AND batch_id > (SELECT TRY_CAST(value AS BIGINT) FROM meta WHERE key = 'marts_batch')"
+    ).fetchone()
+    return bool(row[0])
 
 
 def is_built(con: duckdb.DuckDBPyConnection) -> bool:

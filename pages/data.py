@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
-from analytics import data_queries, ingest
+from analytics import data_queries, ingest, snapshots
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect
 from pages._shared import data
@@ -285,8 +285,10 @@ def loads_section(loads: pd.DataFrame) -> None:
 def load_files(db_path: Path, files: list[tuple[str, bytes]], wh: Warehouse | None) -> list[tuple[str, str]]:
     """Load uploaded (name, content) pairs into the database at `db_path`; one (kind, line) per message.
 
-    The app holds the database read-only, and DuckDB refuses a read-write open beside that in one
-    process, so the read-only connection is closed first and reopened by the next run.
+    The app serves a published snapshot, so the database itself is free to open read-write; after the load
+    a new snapshot is published and the next run serves it. A database with no snapshot yet is served
+    itself, read-only, and DuckDB refuses a read-write open beside that in one process, so then the
+    read-only connection is closed first and reopened by the next run.
     """
     bar = st.progress(0.0, text="Saving the uploaded files…")
     # The folder's name stays in the load log and beside rejected records: say it was an upload, and when.
@@ -307,6 +309,7 @@ def load_files(db_path: Path, files: list[tuple[str, bytes]], wh: Warehouse | No
                 summary = ingest.ingest(
                     con, paths, progress=lambda f, m: bar.progress(min(max(f, 0.0), 1.0), text=_plain(m))
                 )
+                snapshots.publish(con, db_path)  # what committed, even when a file failed
             except (ValueError, FileNotFoundError, WarehouseError, duckdb.Error) as exc:
                 return [("error", "Nothing was loaded: " + re.sub(re.escape(folder) + r"/\d+/", "", _one_line(exc)))]
             except Exception as exc:  # a bug of ours: one line, never a traceback; each file loads whole or not
@@ -320,16 +323,17 @@ def load_files(db_path: Path, files: list[tuple[str, bytes]], wh: Warehouse | No
                 ]
             finally:
                 con.close()
-                _forget_read_only()
+                _forget_read_only(db_path)
                 bar.empty()
     return summarize(summary, folder)
 
 
 def _open_for_writing(db_path: Path, wh: Warehouse | None) -> duckdb.DuckDBPyConnection | str:
     """A read-write connection, or the one-line reason there is none."""
-    if wh is not None:
-        wh.con.close()
-    _forget_read_only()
+    if snapshots.current(db_path) is None:  # the app serves the database itself: let go of it first
+        if wh is not None:
+            wh.con.close()
+        _forget_read_only(db_path)
     for attempt in range(4):
         try:
             return connect(db_path, create=False)
@@ -343,9 +347,12 @@ def _open_for_writing(db_path: Path, wh: Warehouse | None) -> duckdb.DuckDBPyCon
     return BUSY
 
 
-def _forget_read_only() -> None:
-    data._open.clear()  # the cached read-only Warehouse; its connection closes with it
-    gc.collect()
+def _forget_read_only(db_path: Path) -> None:
+    """Serve what was just published (or reopen the database) on the next run."""
+    data.recheck_snapshot()
+    if snapshots.current(db_path) is None:
+        data._open.clear()  # the cached read-only Warehouse; its connection closes with it
+        gc.collect()
 
 
 def summarize(summary: ingest.IngestSummary, folder: str = "") -> list[tuple[str, str]]:

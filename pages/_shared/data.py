@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import NoReturn
 import pandas as pd
 import streamlit as st
 
-from analytics import forecast
+from analytics import forecast, snapshots
 from analytics.access import Scope
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
@@ -73,10 +74,36 @@ def ensure_database(path: Path) -> None:
     bar.empty()
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _open(path: str, mtime_ns: int) -> Warehouse:
-    # Keyed by the file's modification time, so a rebuilt database is opened afresh.
+    # A snapshot's name is its version (mtime_ns 0); a database served itself is keyed by its modification
+    # time, so a rebuilt one is opened afresh. Old versions fall out of the cache and close once no session
+    # still holds them.
     return Warehouse(connect_read_only(path))
+
+
+POINTER_CHECK_S = 2.0  # how often a server re-reads the snapshot pointer: new data shows within seconds
+_pointer_lock = threading.Lock()
+_pointer_seen: dict[str, tuple[float, Path | None]] = {}
+
+
+def serving_path(path: Path) -> Path | None:
+    """The published snapshot the app serves for the database at `path` (re-read at most every
+    POINTER_CHECK_S seconds), or None when none was ever published: then the database itself is served
+    read-only, as before snapshots, until its next write publishes one."""
+    now = time.monotonic()
+    with _pointer_lock:
+        seen = _pointer_seen.get(str(path))
+        if seen is None or now - seen[0] >= POINTER_CHECK_S or (seen[1] is not None and not seen[1].exists()):
+            seen = (now, snapshots.current(path))
+            _pointer_seen[str(path)] = seen
+        return seen[1]
+
+
+def recheck_snapshot() -> None:
+    """Read the pointer afresh on the next run (after this server published, so its own load shows at once)."""
+    with _pointer_lock:
+        _pointer_seen.clear()
 
 
 def only_page(show: Callable[[], None], title: str = "Goodhart") -> NoReturn:
@@ -89,10 +116,42 @@ def only_page(show: Callable[[], None], title: str = "Goodhart") -> NoReturn:
 def warehouse() -> Warehouse:
     path = db_path()
     try:
+        snapshot = serving_path(path)
+        if snapshot is not None:
+            try:
+                return _open(str(snapshot), 0)
+            except (WarehouseError, OSError):
+                # removed between reading the pointer and opening it (three publishes in a moment): follow
+                # the pointer once more
+                recheck_snapshot()
+                snapshot = serving_path(path)
+                if snapshot is not None:
+                    return _open(str(snapshot), 0)
         return _open(str(path), path.stat().st_mtime_ns)
     except (WarehouseError, OSError) as exc:
         message = f"Cannot open the database: {exc}"
     only_page(lambda: st.error(message))
+
+
+FOLLOW_EVERY_S = 10.0  # how often an idle page checks for a newer snapshot (new data shows within 12 s)
+
+
+def follow_snapshots() -> None:
+    """Rerun this viewer's page when a newer snapshot is published, so arriving data shows without a click.
+
+    Call it once per run, after `warehouse()`: a small fragment re-checks the pointer every FOLLOW_EVERY_S
+    seconds and reruns the app only when it names another snapshot than the one this run served.
+    """
+    path = db_path()
+    served = serving_path(path)
+    _watch(str(path), str(served) if served else "")
+
+
+@st.fragment(run_every=FOLLOW_EVERY_S)
+def _watch(path: str, served: str) -> None:
+    now = serving_path(Path(path))
+    if (str(now) if now else "") != served:
+        st.rerun(scope="app")
 
 
 def warehouse_key(wh: Warehouse) -> tuple[str, str]:
