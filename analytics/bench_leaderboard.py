@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
+from analytics import access
 from analytics import leaderboard as lb
 from analytics.access import k_configured
 
@@ -83,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
             "filter options": wh.leaderboard_filters,
             "decoupling monitor": lambda: lb.decoupling(wh.decoupling_weeks(first, last), k=k_configured()),
         }
+        # the same questions as each kind of viewer asks them (issue 7): bound to a scope in SQL
+        viewers = access.demo_viewers(wh.con)
+        leads = [v for label, v in viewers.items() if label.startswith("Team lead of")]
+        for label, viewer in (("leadership", viewers["Leadership"]), ("org lead", leads[-1]), ("team lead", leads[0])):
+            scope = viewer.scope()
+            cases[f"board query, {label}"] = lambda s=scope: wh.leaderboard_people(first, last, None, None, s)
+            cases[f"org explorer tree, {label}"] = lambda s=scope: wh.org_tree(first, last, s)
         print(f"{events:,} events; {args.repeat} warm runs per query after one cold run")
         print(f"{'query':<40} {'cold ms':>9} {'p50 ms':>9} {'p95 ms':>9}")
         worst = 0.0
