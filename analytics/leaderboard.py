@@ -65,6 +65,21 @@ def pseudonym(user_id: str, key: str) -> str:
     return f"Person {base64.b32encode(digest[:5]).decode()}"  # 40 bits: collisions stay rare at 100k people
 
 
+# the marts' outcome columns, by the kind of done work each counts
+UNIT_COLUMNS = {
+    "edits_accepted": "edit_accepted",
+    "reviews": "review",
+    "commits": "commit",
+    "tickets_closed": "ticket_closed",
+    "prs_merged": "pr_merged",
+}
+
+
+def outcome_units(frame: pd.DataFrame) -> pd.Series:
+    """Outcome units of each row of a frame holding the marts' outcome columns (missing counts as none)."""
+    return sum(frame[col].fillna(0) * OUTCOME_WEIGHTS[kind] for col, kind in UNIT_COLUMNS.items())
+
+
 def query_params(start: date, end: date, tool: str | None, subtree: str | None) -> dict:
     w = OUTCOME_WEIGHTS
     return {

@@ -11,15 +11,6 @@ from analytics import charts
 from analytics import leaderboard as lb
 from pages import overview
 
-OUTCOME_COLUMNS = ("edits_accepted", "reviews", "commits", "tickets_closed", "prs_merged")
-WEIGHT_OF = {
-    "edits_accepted": "edit_accepted",
-    "reviews": "review",
-    "commits": "commit",
-    "tickets_closed": "ticket_closed",
-    "prs_merged": "pr_merged",
-}
-
 
 def main(loaders, start, end, audit: Callable[[str], bool] | None = None) -> None:
     st.title("My usage")
@@ -36,7 +27,7 @@ def main(loaders, start, end, audit: Callable[[str], bool] | None = None) -> Non
         return
     if audit is not None and not audit("own usage"):
         return
-    units = sum(weeks[c].fillna(0) * lb.OUTCOME_WEIGHTS[WEIGHT_OF[c]] for c in OUTCOME_COLUMNS)
+    units = lb.outcome_units(weeks)
     tokens, suspected = int(weeks["tokens"].sum()), int(weeks["suspected_tokens"].sum())
     cols = st.columns(4)
     cols[0].metric("Tokens", overview.short_number(tokens), help="Input, output, cache read and cache write.")

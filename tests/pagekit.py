@@ -3,6 +3,17 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+# an [auth] section that turns OpenID Connect on under AppTest (no provider is reached: AppTest sets st.user)
+AUTH = {
+    "redirect_uri": "http://localhost:9/oauth2callback",
+    "cookie_secret": "not-a-real-secret-for-tests",
+    "client_id": "goodhart",
+    "client_secret": "test",
+    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
+}
 
 
 def view_from_env():

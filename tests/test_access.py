@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -15,8 +14,8 @@ from analytics import leaderboard as lb
 from analytics.access import AccessError, Scope, Viewer
 from analytics.queries import Warehouse
 from analytics.warehouse import connect_read_only
+from tests.pagekit import APP, AUTH
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 TITLES = {
     "home": "Overview",
     "rankings": "Leaderboards",
@@ -238,13 +237,7 @@ def test_url_query_parameters_and_session_state_cannot_widen_a_signed_in_scope(m
     monkeypatch.setenv("GOODHART_AUDIT", str(tmp_path / "audit.jsonl"))
     monkeypatch.setenv("GOODHART_ROLES", str(tmp_path / "none.toml"))
     at = AppTest.from_file(APP, default_timeout=120)
-    at.secrets["auth"] = {
-        "redirect_uri": "http://localhost:9/oauth2callback",
-        "cookie_secret": "not-a-real-secret-for-tests",
-        "client_id": "goodhart",
-        "client_secret": "test",
-        "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
-    }
+    at.secrets["auth"] = AUTH
     at.user = {"is_logged_in": False}
     at.run()
     assert [b.label for b in at.button] == ["Log in"] and not at.dataframe  # signed out: nothing but sign-in

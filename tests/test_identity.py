@@ -4,7 +4,6 @@ unverified OIDC address is refused, demo mode on real data says so and is logged
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -18,15 +17,8 @@ from analytics.warehouse import connect_read_only
 from pages._shared import auth
 from pages._shared.text import md
 from tests.conftest import write_csv
+from tests.pagekit import APP, AUTH
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-AUTH = {
-    "redirect_uri": "http://localhost:9/oauth2callback",
-    "cookie_secret": "not-a-real-secret-for-tests",
-    "client_id": "goodhart",
-    "client_secret": "test",
-    "server_metadata_url": "http://localhost:9/.well-known/openid-configuration",
-}
 HEADER = "X-Forwarded-Email"
 
 
