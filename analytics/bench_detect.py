@@ -12,9 +12,6 @@ import json
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from datetime import date
 from pathlib import Path
 
 CHILD = """
@@ -41,16 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None, help="build into (or reuse) this database file instead")
     args = parser.parse_args(argv)
-    from analytics.cli import build_demo
+    from analytics.bench import organisation
 
-    with tempfile.TemporaryDirectory(prefix="goodhart-bench-") as tmp:
-        db = args.keep or Path(tmp) / "bench.duckdb"
-        if not db.exists():
-            started = time.perf_counter()
-            build_demo(db, users=args.users, days=args.days, seed=3, end=date(2026, 11, 20))
-            print(
-                f"built {args.users:,} people x {args.days} days in {time.perf_counter() - started:.0f} s", flush=True
-            )
+    with organisation(
+        args.keep, users=args.users, days=args.days, upgrade=False, say=lambda m: print(m, flush=True)
+    ) as db:
         runs = []
         for i in range(args.repeat):
             out = subprocess.run([sys.executable, "-c", CHILD, str(db)], capture_output=True, text=True, check=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,19 +44,16 @@ def interaction(fc: F.Forecast, scenario: F.Scenario, mix: dict, headcount: int)
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analytics.bench_forecast", description=__doc__.splitlines()[0])
-    parser.add_argument("--db", type=Path, default=None, help="an existing database (default: build the demo)")
+    parser.add_argument(
+        "--db", type=Path, default=None, help="an existing database (default: build the demo; built there when missing)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="full fits to time (default 3)")
     parser.add_argument("--interactions", type=int, default=30, help="scenario changes to time (default 30)")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="goodhart-bench-forecast-") as tmp:
-        db = args.db
-        if db is None:
-            from analytics.cli import build_demo
+    from analytics.bench import organisation
 
-            db = Path(tmp) / "demo.duckdb"
-            started = time.perf_counter()
-            build_demo(db, users=2000, days=180, seed=0, end=date(2026, 11, 24))
-            print(f"built the default demo in {time.perf_counter() - started:.0f} s", flush=True)
+    # the default demo (seed 0), or --db as it is: read-only here, so never upgraded
+    with organisation(args.db, users=2000, days=180, seed=0, end=date(2026, 11, 24), upgrade=False) as db:
         con = connect_read_only(db)
         try:
             wh = Warehouse(con)

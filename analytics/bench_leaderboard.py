@@ -12,32 +12,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
-import time
-from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from analytics import access
 from analytics import leaderboard as lb
 from analytics.access import k_configured
-
-
-def _time(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
-    started = time.perf_counter()
-    fn()
-    cold = (time.perf_counter() - started) * 1000
-    warm = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        warm.append((time.perf_counter() - started) * 1000)
-    return cold, warm
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+from analytics.bench import p95 as _p95
+from analytics.bench import time_ms as _time
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,18 +29,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--keep", type=Path, default=None, help="build into (or reuse) this database file instead")
     args = parser.parse_args(argv)
-    from analytics.cli import build_demo
+    from analytics.bench import organisation
     from analytics.queries import Warehouse
-    from analytics.warehouse import connect, connect_read_only
+    from analytics.warehouse import connect_read_only
 
-    with tempfile.TemporaryDirectory(prefix="goodhart-bench-") as tmp:
-        db = args.keep or Path(tmp) / "bench.duckdb"
-        if not db.exists():
-            started = time.perf_counter()
-            build_demo(db, users=args.users, days=args.days, seed=3, end=date(2026, 11, 20))
-            print(f"built {args.users:,} people x {args.days} days in {time.perf_counter() - started:.0f} s")
-        else:
-            connect(db).close()  # brings older marts up to this version, as any writer would
+    with organisation(args.keep, users=args.users, days=args.days) as db:
         wh = Warehouse(connect_read_only(db))
         events = wh.con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
         first, last = wh.date_bounds()

@@ -1,5 +1,5 @@
 """The `python -m analytics` command line: demo, ingest, detect, leaderboard, forecast, status, adoption, refresh,
-prices, publish.
+prices, publish, bench.
 
 Every command that writes publishes a snapshot of the database afterwards (analytics/snapshots.py): the app
 serves the snapshot, so it keeps serving while a writer holds the database."""
@@ -166,6 +166,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="publish a snapshot of the database for the app to serve (every writing command does this itself)",
     )
     p.set_defaults(run=cmd_publish)
+
+    p = sub.add_parser(
+        "bench",
+        parents=[common],
+        help="measure the pipeline and every page on a synthetic dataset of N events, against a pandas app",
+        description="Builds the demo organisation sized to N events as Parquet in a temporary folder, then measures "
+        "ingest, mart refresh, a new batch, detection, each page's server-side work (admin and team lead, cold and "
+        "warm), peak memory and database size, and a pandas app of the common kind on the same files. --db is not "
+        "used: the benchmark never touches your database.",
+    )
+    p.add_argument("--events", type=_positive, default=10_000_000, help="events to generate (default 10 million)")
+    p.add_argument("--repeat", type=_positive, default=20, help="warm runs per page after the cold one (default 20)")
+    p.add_argument(
+        "--keep", type=Path, default=None, help="build in (and keep) this folder; reuses a dataset of the same size"
+    )
+    p.set_defaults(run=cmd_bench)
     return parser
 
 
@@ -519,6 +535,14 @@ def cmd_publish(args) -> dict:
     return {"snapshot": str(snapshot), "seconds": round(time.perf_counter() - started, 3)}
 
 
+def cmd_bench(args) -> dict:
+    from analytics import bench
+
+    if args.keep is not None and args.keep.exists() and not args.keep.is_dir():
+        raise UsageError(f"--keep must name a folder: {args.keep}")
+    return bench.run(args.events, repeat=args.repeat, keep=args.keep, progress=None if args.json else _print_progress)
+
+
 def cmd_formats(args) -> dict:
     return {"formats": [{"name": a.name, "description": a.description} for a in formats.registry().values()]}
 
@@ -602,6 +626,10 @@ def _human(command: str, out: dict) -> str:
             f"{out['inflation_kept']:.0%} of the suspected inflation) {out['adjusted_tokens']:,}",
         ]
         return "\n".join(lines)
+    if command == "bench":
+        from analytics import bench
+
+        return bench.text(out)
     if command == "formats":
         if not out["formats"]:
             return "no telemetry formats are installed"

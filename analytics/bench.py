@@ -1,0 +1,512 @@
+"""`python -m analytics bench`: the pipeline, every page's server-side work and a common pandas app, on N events.
+
+The dataset is the demo organisation sized to N events (seed 3, 180 days to 2026-11-20), written as canonical
+Parquet on disk. Each phase runs in a process of its own so its peak memory (VmHWM) is its own:
+
+- generate: the demo files, the last day's events split off as a second batch (not timed as the pipeline);
+- pipeline: a fresh database; the events through the real importer (ingest rate), the other tables, the mart
+  refresh with detection, then the last day as a new batch and the refresh after it, detection alone, file size;
+- pages: each page's Warehouse calls plus the pandas work the page does on them, for a company-wide admin and a
+  team lead, cold (first run on a freshly opened database) and warm (p50/p95 of repeats, no Streamlit cache);
+  the Demand page's fit is done once (the app caches it) and its timed work is the queries and one scenario
+  recompute on the cached paths;
+- pandas: the usual alternative, a Streamlit app that `st.cache_data`-loads every event into pandas and
+  aggregates per interaction (tokens per person over the period; weekly tokens by tool), on the same files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED, END, DAYS = 3, date(2026, 11, 20), 180  # as the other benchmarks build their organisation
+EVENTS_PER_PERSON_DAY = 9.1  # the demo's rate at this size (6,400 people x 180 days: 10.5 M events)
+DEFAULT_EVENTS = 10_000_000
+PERIOD_WEEKS = 13  # the sidebar's default date range
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM; ru_maxrss would carry a forking parent's)."""
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM")) / 1024
+
+
+def time_ms(fn: Callable[[], object], repeat: int) -> tuple[float, list[float]]:
+    """One cold call, then `repeat` warm ones; milliseconds."""
+    started = time.perf_counter()
+    fn()
+    cold = (time.perf_counter() - started) * 1000
+    warm = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        warm.append((time.perf_counter() - started) * 1000)
+    return cold, warm
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _summary(cold: float, warm: list[float]) -> dict:
+    return {"cold_ms": round(cold, 1), "p50_ms": round(statistics.median(warm), 1), "p95_ms": round(p95(warm), 1)}
+
+
+@contextmanager
+def organisation(
+    keep: Path | None,
+    *,
+    users: int,
+    days: int = DAYS,
+    seed: int = SEED,
+    end: date = END,
+    upgrade: bool = True,
+    say: Callable[[str], None] = print,
+) -> Iterator[Path]:
+    """The benchmark organisation's database: `keep` when that file exists (its marts brought up to this
+    version unless `upgrade` is False), else a demo of this size built there, or in a temporary folder that is
+    deleted on leaving."""
+    from analytics.cli import build_demo
+    from analytics.warehouse import connect
+
+    with tempfile.TemporaryDirectory(prefix="goodhart-bench-") as tmp:
+        db = keep or Path(tmp) / "bench.duckdb"
+        if not db.exists():
+            started = time.perf_counter()
+            build_demo(db, users=users, days=days, seed=seed, end=end)
+            say(f"built {users:,} people x {days} days in {time.perf_counter() - started:.0f} s")
+        elif upgrade:
+            connect(db).close()  # brings older marts up to this version, as any writer would
+        yield db
+
+
+def users_for(events: int, days: int = DAYS) -> int:
+    return max(20, round(events / (days * EVENTS_PER_PERSON_DAY)))
+
+
+# -- phases (each runs in a child process; arguments and results are JSON) -------------------------------------
+
+
+def phase_generate(folder: str, users: int, days: int) -> dict:
+    """Write the demo's canonical Parquet, and split its events: the first 99 % by time, then the rest."""
+    import duckdb
+
+    from analytics import demo
+
+    out = Path(folder)
+    started = time.perf_counter()
+    files = demo.generate(out / "generated", users=users, days=days, seed=SEED, end=END)
+    con = duckdb.connect()
+    events = str(out / "generated" / "usage_events.parquet")
+    # the latest 1 % of events (by time) arrive later, as a second batch
+    cutoff = con.execute("SELECT quantile_disc(ts, 0.99) FROM read_parquet(?)", [events]).fetchone()[0]
+    for name, where in (("batch1", "ts < ?"), ("batch2", "ts >= ?")):
+        (out / name).mkdir(exist_ok=True)
+        target = str(out / name / "usage_events.parquet").replace("'", "''")
+        con.execute(
+            f"COPY (SELECT * FROM read_parquet(?) WHERE {where} ORDER BY ts) TO '{target}' (FORMAT parquet)",
+            [events, cutoff],
+        )
+    con.close()
+    Path(events).unlink()  # the two batches hold every event
+    return {"generate_s": round(time.perf_counter() - started, 2), "users": files.people, "events": files.events}
+
+
+def phase_pipeline(folder: str) -> dict:
+    """A fresh database through the real importer and refresh, timed step by step."""
+    from analytics import detect, ingest, marts
+    from analytics.warehouse import connect
+
+    out = Path(folder)
+    db = out / "bench.duckdb"
+    for stale in (db, Path(f"{db}.wal")):
+        stale.unlink(missing_ok=True)
+    gen = out / "generated"
+    con = connect(db)
+    try:
+        ingest.ingest(con, [gen / "teams.parquet", gen / "people.parquet"], refresh=False)
+
+        def load(paths: list[Path]) -> tuple[int, float]:
+            started = time.perf_counter()
+            summary = ingest.ingest(con, paths, refresh=False)
+            seconds = time.perf_counter() - started
+            if summary.failed:
+                raise RuntimeError(f"{summary.failed[0].file}: {summary.failed[0].message}")
+            return summary.totals()["inserted"], seconds
+
+        events, ingest_s = load([out / "batch1" / "usage_events.parquet"])
+        _, others_s = load([gen / "usage_daily.parquet", gen / "outcomes.parquet"])
+        refresh_s = marts.refresh(con)
+        batch_events, batch_ingest_s = load([out / "batch2" / "usage_events.parquet"])
+        batch_refresh_s = marts.refresh(con)
+        started = time.perf_counter()
+        found = detect.detect(con, *detect.window(con, None, None))
+        detect_s = time.perf_counter() - started
+        con.execute("CHECKPOINT")
+        total = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+    finally:
+        con.close()
+    return {
+        "events": total,
+        "ingest_events": events,
+        "ingest_s": round(ingest_s, 2),
+        "ingest_events_per_s": round(events / ingest_s),
+        "other_tables_s": round(others_s, 2),
+        "refresh_s": round(refresh_s, 2),
+        "new_batch_events": batch_events,
+        "new_batch_ingest_s": round(batch_ingest_s, 2),
+        "new_batch_refresh_s": round(batch_refresh_s, 2),
+        "detect_s": round(detect_s, 2),
+        "people_scored": len(found.people),
+        "flagged": int(found.people["flagged"].sum()),
+        "db_mb": round(db.stat().st_size / 2**20, 1),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], object]]:
+    """Each page this scope may open: its Warehouse calls and the pandas work it does on them, as its main()
+    does before drawing (Plotly figures and Streamlit's rendering excluded, except the Demand interaction's)."""
+    from analytics import data_queries, org
+    from analytics import forecast as F
+    from analytics import leaderboard as lb
+    from analytics.bench_forecast import interaction
+
+    def key() -> str:  # read per run, as the page's loaders read it
+        return wh.pseudonym_key
+
+    def overview():
+        weekly = wh.weekly_adoption(start, end)
+        wh.weekly_usage_by_tool(start, end)
+        wh.token_split(start, end)
+        lb.people_board(wh.leaderboard_people(start, end, None, None, scope), key=key(), show_names=False)
+        lb.decoupling(wh.decoupling_weeks(start, end), k=scope.k)
+        wh.org_comparison(start, end)
+        wh.unattributed_summary()
+        return weekly
+
+    def leaderboards():
+        wh.leaderboard_filters(scope)
+        raw = wh.leaderboard_people(start, end, None, None, scope)
+        people = lb.people_board(raw, key=key(), show_names=scope.named)
+        if scope.individuals:
+            lb.team_board(people, k=scope.k)
+        else:
+            lb.cells_board(wh.org_tree(start, end, scope))
+        lb.slope_rows(people, 10)
+        return lb.headline(people)
+
+    def suspects():
+        people = wh.suspects(scope)
+        flagged = people[people["flagged"]]
+        wh.suspect_teams(scope)
+        wh.automation_lane(start, end, scope)
+        if scope.individuals and len(flagged):  # with the first case open
+            wh.evidence(flagged["user_id"].iloc[0], start, end, scope)
+
+    def demand():
+        rows = wh.demand_days()
+        wh.demand_tools()
+        wh.demand_orgs()
+        prices = wh.demand_prices(None, None)
+        wh.demand_model_mix(None, None)
+        mix = F.token_mix(F.scope_rows(rows))
+        if not isinstance(fc, str):
+            interaction(fc, F.Scenario(), mix, int(prices.get("active_users") or 0))
+
+    def explorer():
+        cells = wh.org_tree(start, end, scope)
+        org.with_rates(org.subtree(cells, None))
+        if scope.individuals:  # with the people listed
+            wh.org_people(start, end, None, scope)
+
+    def mine():
+        weeks = wh.my_weeks(start, end, scope)
+        return weeks.select_dtypes("number").sum()
+
+    def data():
+        con = wh.con
+        data_queries.describe_gaps(data_queries.gaps(con))
+        data_queries.sources(con)
+        data_queries.reject_files(con)
+        data_queries.rejects(con, file=None)
+        data_queries.unattributed(con)
+        data_queries.loads(con)
+        data_queries.last_load(con)
+
+    if scope.company:
+        return {
+            "Overview": overview,
+            "Leaderboards": leaderboards,
+            "Suspected inflation": suspects,
+            "Demand": demand,
+            "Org explorer": explorer,
+            "Data": data,
+        }
+    return {"Leaderboards": leaderboards, "Suspected inflation": suspects, "Org explorer": explorer, "My usage": mine}
+
+
+def phase_pages(folder: str, repeat: int) -> dict:
+    """Every page for an admin and a team lead; a fresh read-only connection per page, so the first run is cold."""
+    from analytics import access
+    from analytics import forecast as F
+    from analytics.queries import Warehouse
+    from analytics.warehouse import connect_read_only
+
+    db = Path(folder) / "bench.duckdb"
+    wh = Warehouse(connect_read_only(db))
+    first, last = wh.date_bounds()
+    start = max(first, last - timedelta(weeks=PERIOD_WEEKS) + timedelta(days=1))
+    leads = [v for label, v in access.demo_viewers(wh.con).items() if label.startswith("Team lead of")]
+    viewers = {"admin": access.Viewer(email="", role="admin", display_name="bench admin"), "team lead": leads[0]}
+    started = time.perf_counter()
+    fc = F.forecast(F.daily_series(wh.demand_days()), horizon=365)  # the page's cached fit (data.PAGE_HORIZON)
+    fit_s = time.perf_counter() - started
+    wh.con.close()
+
+    pages: dict[str, dict[str, dict]] = {}
+    queries = {}
+    for label, viewer in viewers.items():
+        scope = viewer.scope()
+        for page in _pages(None, scope, start, last, fc):
+            wh = Warehouse(connect_read_only(db))
+            try:
+                cold, warm = time_ms(_pages(wh, scope, start, last, fc)[page], repeat)
+                pages.setdefault(page, {})[label] = _summary(cold, warm)
+                if label == "admin" and page == "Leaderboards":  # the queries the pandas app's views match
+                    queries["leaderboard_people"] = _summary(
+                        *time_ms(lambda w=wh, s=scope: w.leaderboard_people(start, last, None, None, s), repeat)
+                    )
+                    queries["weekly_usage_by_tool"] = _summary(
+                        *time_ms(lambda w=wh: w.weekly_usage_by_tool(start, last), repeat)
+                    )
+            finally:
+                wh.con.close()
+    return {
+        "period": [str(start), str(last)],
+        "team_lead": viewers["team lead"].display_name,
+        "demand_fit_s": round(fit_s, 2),
+        "pages": pages,
+        "queries": queries,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def phase_pandas(folder: str, repeat: int, start: str, end: str) -> dict:
+    """The usual alternative: every event in a pandas frame held by `st.cache_data`, aggregated per interaction."""
+    import pandas as pd
+
+    out = Path(folder)
+    started = time.perf_counter()
+    # what an app of the common kind caches: all events, a tokens column, and people for names and teams
+    events = pd.concat(
+        [pd.read_parquet(out / b / "usage_events.parquet") for b in ("batch1", "batch2")], ignore_index=True
+    )
+    events["tokens"] = (
+        events["input_tokens"] + events["output_tokens"] + events["cache_read_tokens"] + events["cache_write_tokens"]
+    )
+    people = pd.read_parquet(out / "generated" / "people.parquet", columns=["user_id", "display_name", "team_id"])
+    load_s = time.perf_counter() - started
+    frame_mb = events.memory_usage(deep=True).sum() / 2**20
+    zone = events["ts"].dt.tz  # the demo's files carry UTC timestamps
+    lo, hi = pd.Timestamp(start).tz_localize(zone), (pd.Timestamp(end) + pd.Timedelta(days=1)).tz_localize(zone)
+
+    def leaderboard():
+        period = events[(events["ts"] >= lo) & (events["ts"] < hi)]
+        board = period.groupby("user_id")["tokens"].sum().sort_values(ascending=False).reset_index()
+        return board.merge(people, on="user_id", how="left")
+
+    def weekly_by_tool():
+        period = events[(events["ts"] >= lo) & (events["ts"] < hi)]
+        return period.groupby([pd.Grouper(key="ts", freq="W-MON", label="left", closed="left"), "tool"])["tokens"].sum()
+
+    board_cold, board_warm = time_ms(leaderboard, repeat)
+    weekly_cold, weekly_warm = time_ms(weekly_by_tool, repeat)
+    serving_mb = peak_rss_mb()  # the frame and its aggregations: the least such an app holds
+    # st.cache_data keeps the pickled frame and hands every rerun its own unpickled copy
+    started = time.perf_counter()
+    blob = pickle.dumps(events, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle_s = time.perf_counter() - started
+    hits = []
+    for _ in range(3):
+        started = time.perf_counter()
+        copy = pickle.loads(blob)
+        hits.append((time.perf_counter() - started) * 1000)
+        del copy
+    return {
+        "rows": len(events),
+        "load_s": round(load_s, 2),
+        "frame_mb": round(frame_mb, 1),
+        "cache_store_s": round(pickle_s, 2),
+        "cache_hit_ms": round(statistics.median(hits), 1),
+        "cache_mb": round(len(blob) / 2**20, 1),
+        "leaderboard": _summary(board_cold, board_warm),
+        "weekly_by_tool": _summary(weekly_cold, weekly_warm),
+        "peak_rss_mb": round(serving_mb, 1),
+        "peak_rss_with_cache_mb": round(peak_rss_mb(), 1),
+    }
+
+
+PHASES = {"generate": phase_generate, "pipeline": phase_pipeline, "pages": phase_pages, "pandas": phase_pandas}
+CHILD = (
+    "import json, sys; from analytics import bench; "
+    "print(json.dumps(bench.PHASES[sys.argv[1]](**json.loads(sys.argv[2]))))"
+)
+
+
+def _child(phase: str, **kwargs) -> dict:
+    from analytics.warehouse import WarehouseError
+
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, phase, json.dumps(kwargs)], cwd=ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        lines = done.stderr.strip().splitlines()
+        raise WarehouseError(f"bench {phase} phase failed: {lines[-1] if lines else f'exit {done.returncode}'}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+
+
+def run(
+    events: int = DEFAULT_EVENTS,
+    *,
+    repeat: int = 20,
+    keep: Path | None = None,
+    progress: Callable[[float, str], None] | None = None,
+) -> dict:
+    """Build, measure and compare; returns the `bench --json` object (see `text` for its reading)."""
+    report = progress or (lambda _fraction, _message: None)
+    users = users_for(events)
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="goodhart-bench-") as tmp:
+        folder = Path(keep) if keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / "dataset.json"
+        wanted = {"users": users, "days": DAYS, "seed": SEED, "end": str(END)}
+        if marker.exists() and json.loads(marker.read_text()).get("args") == wanted:
+            generated = json.loads(marker.read_text())["generated"]
+            report(0.0, f"reusing the dataset in {folder}")
+        else:
+            report(0.0, f"generating {users:,} people x {DAYS} days (about {events:,} events) in {folder}")
+            marker.unlink(missing_ok=True)
+            generated = _child("generate", folder=str(folder), users=users, days=DAYS)
+            marker.write_text(json.dumps({"args": wanted, "generated": generated}))
+        report(0.3, "pipeline: ingest, refresh, a new batch, detection")
+        pipeline = _child("pipeline", folder=str(folder))
+        report(0.6, f"pages: {repeat} warm runs each after a cold one, admin and team lead")
+        pages = _child("pages", folder=str(folder), repeat=repeat)
+        report(0.85, "the pandas alternative on the same files")
+        baseline = _child("pandas", folder=str(folder), repeat=repeat, start=pages["period"][0], end=pages["period"][1])
+        if keep is None:
+            (folder / "bench.duckdb").unlink(missing_ok=True)
+    worst = max(
+        ((p["p95_ms"], f"{page} ({who})") for page, by in pages["pages"].items() for who, p in by.items()),
+        default=(0.0, ""),
+    )
+    ours_board = pages["pages"]["Leaderboards"]["admin"]
+    ours_weekly = pages["queries"]["weekly_usage_by_tool"]
+    return {
+        "events": pipeline["events"],
+        "users": generated["users"],
+        "days": DAYS,
+        "generate_s": generated["generate_s"],
+        **{k: v for k, v in pipeline.items() if k not in ("events", "peak_rss_mb")},
+        "demand_fit_s": pages["demand_fit_s"],
+        "period": pages["period"],
+        "page_p95_ms": worst[0],
+        "worst_page": worst[1],
+        "pages": pages["pages"],
+        "queries": pages["queries"],
+        "peak_rss_mb": max(pipeline["peak_rss_mb"], pages["peak_rss_mb"]),
+        "pipeline_peak_rss_mb": pipeline["peak_rss_mb"],
+        "serving_peak_rss_mb": pages["peak_rss_mb"],
+        "pandas": baseline,
+        "ratios": {
+            # how many times the pandas app's figure is ours (above 1: we are faster or smaller)
+            "leaderboard_p50": round(baseline["leaderboard"]["p50_ms"] / max(ours_board["p50_ms"], 0.1), 2),
+            "weekly_by_tool_p50": round(baseline["weekly_by_tool"]["p50_ms"] / max(ours_weekly["p50_ms"], 0.1), 2),
+            "first_view": round(
+                (baseline["load_s"] * 1000 + baseline["leaderboard"]["cold_ms"]) / max(ours_board["cold_ms"], 0.1), 2
+            ),
+            "serving_peak_rss": round(baseline["peak_rss_mb"] / max(pages["peak_rss_mb"], 1.0), 2),
+        },
+        "repeat": repeat,
+        "machine": f"{os.cpu_count()} cores, {_memory_gib():.0f} GiB",
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def _memory_gib() -> float:
+    with open("/proc/meminfo") as info:
+        return next(int(line.split()[1]) for line in info if line.startswith("MemTotal")) / 2**20
+
+
+def text(out: dict) -> str:
+    """The human-readable report of `run`'s result."""
+    pd_ = out["pandas"]
+    lines = [
+        f"{out['events']:,} events ({out['users']:,} people x {out['days']} days, generated in "
+        f"{out['generate_s']:.0f} s as Parquet on disk); {out['machine']}",
+        "",
+        "pipeline",
+        f"  ingest {out['ingest_events']:,} events            {out['ingest_s']:>8.1f} s  "
+        f"= {out['ingest_events_per_s'] / 1e6:.2f} M events/s",
+        f"  daily rows and outcomes               {out['other_tables_s']:>8.1f} s",
+        f"  mart refresh (with detection)         {out['refresh_s']:>8.1f} s",
+        f"  new batch, the latest 1 % ({out['new_batch_events']:,} events): load {out['new_batch_ingest_s']:.1f} s, "
+        f"mart refresh after it {out['new_batch_refresh_s']:.1f} s",
+        f"  detection alone                       {out['detect_s']:>8.1f} s  "
+        f"({out['people_scored']:,} people, {out['flagged']:,} suspected)",
+        f"  database file                         {out['db_mb']:>8,.0f} MB",
+        f"  peak memory: pipeline {out['pipeline_peak_rss_mb']:,.0f} MB, serving the pages "
+        f"{out['serving_peak_rss_mb']:,.0f} MB",
+        "",
+        f"pages, {out['period'][0]} to {out['period'][1]} (the default range); server-side work in ms, "
+        f"cold then p50/p95 of {out['repeat']} warm runs; Demand fit once: {out['demand_fit_s']:.1f} s",
+        f"  {'page':<22} {'admin cold':>10} {'p50':>7} {'p95':>7}   {'lead cold':>10} {'p50':>7} {'p95':>7}",
+    ]
+    for page, by in out["pages"].items():
+        cells = [
+            f"{by[who]['cold_ms']:>10.0f} {by[who]['p50_ms']:>7.0f} {by[who]['p95_ms']:>7.0f}"
+            if who in by
+            else f"{'–':>10} {'':>7} {'':>7}"
+            for who in ("admin", "team lead")
+        ]
+        lines.append(f"  {page:<22} {cells[0]}   {cells[1]}")
+    lines.append(f"  worst warm p95: {out['page_p95_ms']:.0f} ms, {out['worst_page']}")
+    q, r = out["queries"], out["ratios"]
+    lines += [
+        "",
+        "against the usual alternative (all events in pandas via st.cache_data, aggregated per interaction)",
+        f"  {'':<34} {'pandas':>12} {'Goodhart':>12} {'ratio':>7}",
+        f"  {'load into memory, once':<34} {pd_['load_s'] * 1000:>10,.0f} ms {'–':>12}",
+        f"  {'first leaderboard view (cold)':<34} {pd_['load_s'] * 1000 + pd_['leaderboard']['cold_ms']:>10,.0f} ms"
+        f" {out['pages']['Leaderboards']['admin']['cold_ms']:>9,.0f} ms {r['first_view']:>6.1f}x",
+        f"  {'leaderboard, p50 (ours: whole page)':<34} {pd_['leaderboard']['p50_ms']:>10,.0f} ms"
+        f" {out['pages']['Leaderboards']['admin']['p50_ms']:>9,.0f} ms {r['leaderboard_p50']:>6.1f}x",
+        f"  {'leaderboard query alone, p50':<34} {'':>12} {q['leaderboard_people']['p50_ms']:>9,.0f} ms",
+        f"  {'weekly tokens by tool, p50':<34} {pd_['weekly_by_tool']['p50_ms']:>10,.0f} ms"
+        f" {q['weekly_usage_by_tool']['p50_ms']:>9,.0f} ms {r['weekly_by_tool_p50']:>6.1f}x",
+        f"  {'st.cache_data hit (unpickled copy)':<34} {pd_['cache_hit_ms']:>10,.0f} ms {'–':>12}"
+        f"   (the cache holds {pd_['cache_mb']:,.0f} MB pickled; peak with it {pd_['peak_rss_with_cache_mb']:,.0f} MB)",
+        f"  {'peak memory of the serving process':<34} {pd_['peak_rss_mb']:>10,.0f} MB"
+        f" {out['serving_peak_rss_mb']:>9,.0f} MB {r['serving_peak_rss']:>6.1f}x",
+        f"  (pandas: the frame and its aggregations, before any cache copy; the frame alone {pd_['frame_mb']:,.0f} MB)",
+        "",
+        f"total {out['seconds']:.0f} s",
+    ]
+    return "\n".join(lines)
