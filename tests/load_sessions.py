@@ -6,27 +6,32 @@ python -m tests.load_sessions --db data/usage.duckdb   # start from a copy of an
 
 One `streamlit run` server; one Chromium with a browser context per session (Playwright's async API). Each
 session views the app as one role of the demo's "View as" switch (Admin, Leadership, Finance, a team lead,
-a member, in turn) and clicks through that role's pages in the sidebar, with a think time between clicks.
-Meanwhile `python -m analytics ingest` loads one batch after another in its own process: each batch copies an
-existing day of events, daily rows and outcomes (new ids) to the day after the newest, so every ingest moves
-the data's last day on by one.
+a member, in turn) and clicks through the pages its navigation shows, pausing 5-15 s between clicks. A
+member has one page and no navigation, so it re-renders My usage by switching the view to a team lead and
+back. Sessions join one after another (each first load parses Streamlit's and Plotly's JavaScript, and
+twenty at once starve two cores). Once all have joined, `python -m analytics ingest` loads one batch after
+another in its own process: each batch copies an existing day of events, daily rows and outcomes (new ids)
+to the day after the newest, so every ingest moves the data's last day on by one.
 
 A render is timed from the click until the page's title is drawn and Streamlit's running indicator is gone.
-It fails on a timeout, an exception box, an error alert (a lock or "Cannot open the database" among them),
-a JavaScript error in the page, or a page drawn with nothing under its title.
+It fails on a timeout (`--timeout`, 90 s), an exception box, any error alert (a lock error or "Cannot open
+the database" among them), a JavaScript error in the page, or a page with nothing under its title 2 s after
+the run finished. A failed render leaves a screenshot in `<workdir>/failures/`.
 
 Freshness: one more session (Admin) sits idle on the Data page, clicking nothing, and reads the newest
 "Last day" in its Sources table; for each ingest, the time from the snapshot being published (the mtime of
 the `CURRENT` pointer) until that session shows the batch's last day. Data pages rendered by the clicking
-Admin sessions are checked too: none started later than POINTER_CHECK_S after a publish may show older data.
+Admin sessions are checked too ("stale"): none started more than STALE_GRACE_S after a publish may show
+older data.
 
-Exit status 1 when any render failed or an ingest's data never showed; 2 when the setup itself failed.
+Exit status 1 when any render failed, an ingest failed or an ingest's data never showed.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -184,7 +189,7 @@ def shown_last_day(snapshot: Path) -> str:
 class Run:
     """What every task shares: the settings, the clock, the records and the stop signal."""
 
-    def __init__(self, args, url: str, db: Path):
+    def __init__(self, args, url: str, db: Path, workdir: Path):
         self.args = args
         self.url = url
         self.db = db
@@ -194,6 +199,9 @@ class Run:
         self.load: list[float] = []
         self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds), sampled while running
         self.t0 = time.time()
+        self.joined = [asyncio.Event() for _ in range(args.sessions)]  # each session's first load is done
+        self.all_joined = 0.0
+        self.shots = workdir / "failures"
 
     def record(self, render: Render) -> None:
         self.renders.append(render)
@@ -253,6 +261,10 @@ async def timed(
         elif title == "Data":
             last_day = await page.evaluate(LAST_DAY_JS)
     render = Render(session, role, label or title or "?", started, seconds, failure, last_day)
+    if failure:  # what the session saw, for the reader of the report
+        run.shots.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):
+            await page.screenshot(path=str(run.shots / f"{session}-{len(run.renders)}.png"), timeout=10_000)
     run.record(render)
     return render
 
@@ -283,7 +295,11 @@ async def session(run: Run, browser, index: int, role: str) -> None:
         return not run.stop.is_set()
 
     try:
-        await asyncio.sleep(index * run.args.stagger)  # twenty first loads at once would only measure the start
+        # Sessions join one after another: twenty first loads at once (each parses Streamlit's and Plotly's
+        # JavaScript) starve two cores and would only measure the browser's start.
+        if index:
+            await run.joined[index - 1].wait()
+        await asyncio.sleep(run.args.stagger)
         first = await timed(
             run,
             page,
@@ -294,6 +310,7 @@ async def session(run: Run, browser, index: int, role: str) -> None:
             errors,
             label="(first load: Overview)",
         )
+        run.joined[index].set()
         if first.failure:
             return
         choices = await view_as_choices(page)
@@ -317,6 +334,8 @@ async def session(run: Run, browser, index: int, role: str) -> None:
         titles = await page.evaluate(NAV_JS)
         while titles and await think():
             for title in titles:
+                if title not in await page.evaluate(NAV_JS):
+                    continue  # the navigation was read a run behind the role switch
                 await timed(
                     run,
                     page,
@@ -328,6 +347,8 @@ async def session(run: Run, browser, index: int, role: str) -> None:
                 )
                 if not await think():
                     break
+            # the navigation as drawn now (read once only, it can be a run behind a role switch)
+            titles = await page.evaluate(NAV_JS)
         # A member has one page and no navigation: re-render it by switching the view to a team lead and back.
         others = [(lead, "lead"), (choice, KIND[role])]
         turn = 0
@@ -346,6 +367,7 @@ async def session(run: Run, browser, index: int, role: str) -> None:
                 viewing=f"· {kind}",
             )
     finally:
+        run.joined[index].set()
         await context.close()
 
 
@@ -387,6 +409,7 @@ async def ingester(run: Run, batches: list[tuple[list[Path], int]]) -> None:
     """Load the batches one after another with the real CLI, `--ingest-every` seconds apart (start to start)."""
     from analytics import snapshots
 
+    await asyncio.gather(*(joined.wait() for joined in run.joined))
     await asyncio.sleep(run.args.warmup)
     for k, (paths, rows) in enumerate(batches, start=1):
         ingest = Ingest(batch=k, rows=rows, started=time.time())
@@ -474,7 +497,9 @@ async def drive(run: Run, batches) -> None:
             tasks = [asyncio.create_task(session(run, browser, i, role)) for i, role in enumerate(roles)]
             tasks += [asyncio.create_task(watcher(run, browser)), asyncio.create_task(sample_load(run))]
             loading = asyncio.create_task(ingester(run, batches))
-            deadline = run.t0 + run.args.minutes * 60
+            await asyncio.gather(*(joined.wait() for joined in run.joined))
+            run.all_joined = time.time()
+            deadline = run.all_joined + run.args.minutes * 60
             await loading
             # Keep clicking until the planned time is up and the last ingest has shown (or had 60 s to show).
             last = run.ingests[-1] if run.ingests else None
@@ -534,6 +559,7 @@ def summarise(run: Run) -> dict:
         "sessions": run.args.sessions,
         "roles": {role: session_roles(run.args).count(role) for role in ROLES},
         "seconds": round(time.time() - run.t0),
+        "joined_after_s": round(run.all_joined - run.t0) if run.all_joined else None,
         "renders": len(timed_renders),
         "failed": len(failures),
         "overall": percentiles(ok),
@@ -558,7 +584,8 @@ def print_table(summary: dict) -> None:
 
     print(
         f"{summary['sessions']} sessions ({', '.join(f'{n} {r}' for r, n in summary['roles'].items() if n)}) "
-        f"+ 1 idle on Data, {summary['seconds']} s, {len(summary['ingests'])} ingests; "
+        f"+ 1 idle on Data, {summary['seconds']} s (all joined after {summary['joined_after_s']} s), "
+        f"{len(summary['ingests'])} ingests; "
         f"load average (1 min) mean {summary['load_avg_1min_mean']}, max {summary['load_avg_1min_max']} "
         f"on {summary['cpus']} CPUs"
     )
@@ -601,7 +628,7 @@ def run_load(args, workdir: Path) -> dict:
     batch_folder.mkdir(exist_ok=True)
     batches = prepare_batches(db, batch_folder, args.ingests)
     with streamlit_server(db, env={"GOODHART_AUTH_HEADER": ""}) as url:
-        run = Run(args, url, db)
+        run = Run(args, url, db, workdir)
         asyncio.run(drive(run, batches))
     return summarise(run)
 
@@ -628,11 +655,17 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--ingests", type=int, default=3, help="batches loaded while the sessions click")
     p.add_argument("--ingest-every", type=float, default=25.0, help="seconds from one ingest's start to the next")
-    p.add_argument("--warmup", type=float, default=30.0, help="seconds before the first ingest starts")
-    p.add_argument("--minutes", type=float, default=3.0, help="how long the sessions click, at least")
-    p.add_argument("--think-min", type=float, default=2.0, help="shortest pause between a session's clicks, s")
-    p.add_argument("--think-max", type=float, default=6.0, help="longest pause between a session's clicks, s")
-    p.add_argument("--stagger", type=float, default=1.0, help="seconds between sessions' first loads")
+    p.add_argument(
+        "--warmup", type=float, default=20.0, help="seconds from the last session joining to the first ingest"
+    )
+    p.add_argument(
+        "--minutes", type=float, default=3.0, help="how long all sessions click together, at least (after joining)"
+    )
+    p.add_argument("--think-min", type=float, default=5.0, help="shortest pause between a session's clicks, s")
+    p.add_argument("--think-max", type=float, default=15.0, help="longest pause between a session's clicks, s")
+    p.add_argument(
+        "--stagger", type=float, default=1.0, help="seconds from one session's first load finishing to the next's"
+    )
     p.add_argument("--timeout", type=float, default=90.0, help="a render slower than this many seconds fails")
     p.add_argument("--freshness-limit", type=float, default=60.0, help="wait this long for the last ingest to show")
     p.add_argument("--workdir", type=Path, default=None, help="keep the database, batches and server log here")
