@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             worst = max(worst, _p95(warm))
             print(f"{name:<40} {cold:>9.1f} {statistics.median(warm):>9.1f} {_p95(warm):>9.1f}")
         print(f"worst warm p95: {worst:.1f} ms")
-        wh.con.close()
+        wh.close()
     return 0
 
 

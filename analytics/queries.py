@@ -21,7 +21,17 @@ class Warehouse:
     """The data-access object pages receive: named queries over the marts, never raw events."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
-        self.con = con
+        self._con = con
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """A cursor of its own on the shared connection, for one query. The app shares one Warehouse among all
+        sessions, and a DuckDB connection busy with one thread's query refuses another's ("connection is busy
+        with another call"), so nothing may run on the shared connection itself."""
+        return self._con.cursor()
+
+    def close(self) -> None:
+        self._con.close()
 
     def _frame(self, name: str, scope: Scope | None = None, **params) -> pd.DataFrame:
         """A named query's rows. With a scope, the query is bound to it (`$scope_all`, `$scope_teams`,
@@ -31,7 +41,7 @@ class Warehouse:
             # DuckDB refuses parameters a statement does not use: bind the scope's parts the query names
             params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
-        cur = self.con.cursor()
+        cur = self.con
         try:
             frame = cur.execute(text, params or None).df()
         finally:

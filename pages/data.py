@@ -332,7 +332,7 @@ def _open_for_writing(db_path: Path, wh: Warehouse | None) -> duckdb.DuckDBPyCon
     """A read-write connection, or the one-line reason there is none."""
     if snapshots.current(db_path) is None:  # the app serves the database itself: let go of it first
         if wh is not None:
-            wh.con.close()
+            wh.close()
         _forget_read_only(db_path)
     for attempt in range(4):
         try:

@@ -70,7 +70,7 @@ def test_leaderboards_show_both_boards_and_follow_a_filter_in_a_real_browser(app
         tool: lb.headline(lb.people_board(wh.leaderboard_people(start, end, tool, None), key="k", show_names=False))
         for tool in (None, "copilot")
     }
-    wh.con.close()
+    wh.close()
     assert heads[None] != heads["copilot"]  # else the filter step below could not tell
     with chromium_page() as page:
         errors = open_app(page, app_url)

@@ -142,7 +142,7 @@ def test_the_app_follows_the_pointer_within_its_check_interval(tmp_path, monkeyp
     data.recheck_snapshot()
     before = data.warehouse()  # no snapshot yet: the database itself, read-only
     assert data.serving_path(db) is None
-    before.con.close()
+    before.close()
     data._open.clear()
     con = connect(db)  # (the read-only open above is closed, so this process may write)
     try:

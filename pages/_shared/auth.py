@@ -157,6 +157,10 @@ def _demo_viewer(wh: Warehouse) -> Viewer:
             "people's data goes in.",
             icon=":material/lock_open:",
         )
+    if VIEWER_KEY in st.session_state:
+        # Streamlit drops a widget's value when a run ends in st.switch_page (the landing page does, and so does
+        # a role switch from a page the new role lacks); set, it survives, so the switch sticks.
+        st.session_state[VIEWER_KEY] = st.session_state[VIEWER_KEY]
     label = st.sidebar.selectbox(
         "View as",
         list(choices),
