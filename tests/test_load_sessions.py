@@ -11,7 +11,7 @@ import pytest
 from tests import load_sessions
 from tests.browser import CHROMIUM
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.load]
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("GOODHART_REQUIRE_BROWSER"):
