@@ -154,3 +154,26 @@ def test_overview_shows_raw_against_adjusted_tokens_and_the_decoupling_monitor(m
     table = next(d.value for d in at.dataframe if "tokens_growth" in d.value.columns)
     assert len(table) > 0 and table["status"].isin(["in step", "decoupling", "no usage before"]).any()
     assert (table["people"] >= k_configured()).all()
+
+
+def test_an_untouched_date_range_follows_new_days_and_a_chosen_one_stays(monkeypatch, tmp_path):
+    from datetime import date
+
+    from pages._shared import filters
+
+    script = """
+import streamlit as st
+from pages._shared import filters
+st.session_state["picked"] = filters.date_range(st.session_state["bounds"])
+"""
+    at = AppTest.from_string(script, default_timeout=30)
+    at.session_state["bounds"] = (date(2026, 1, 1), date(2026, 6, 30))
+    at.run()
+    assert at.session_state["picked"] == (date(2026, 4, 1), date(2026, 6, 30))  # the last 13 weeks
+    at.session_state["bounds"] = (date(2026, 1, 1), date(2026, 7, 1))  # a new day arrived
+    at.run()
+    assert at.session_state["picked"] == (date(2026, 4, 2), date(2026, 7, 1))
+    at.sidebar.date_input(key=filters.RANGE_KEY).set_value((date(2026, 2, 1), date(2026, 2, 28))).run()
+    at.session_state["bounds"] = (date(2026, 1, 1), date(2026, 7, 2))
+    at.run()
+    assert at.session_state["picked"] == (date(2026, 2, 1), date(2026, 2, 28))
