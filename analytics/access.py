@@ -21,8 +21,9 @@ from pathlib import Path
 
 import duckdb
 
+from analytics.privacy import DEFAULT_K
+
 DEFAULT_ROLES = Path("data/roles.toml")
-DEFAULT_K = 5
 FLOOR_K = 5  # leadership and finance never see a smaller aggregate, whatever $GOODHART_K says
 ROLE_KEYS = {"admins": "admin", "leadership": "leadership", "finance": "finance"}
 RANK = ("admin", "leadership", "finance", "lead", "member")  # the widest role wins

@@ -15,6 +15,7 @@ import pytest
 
 from analytics import forecast as F
 from analytics import scenarios
+from tests.test_forecast_cli import CONTRACT_COLUMNS
 
 START = pd.Timestamp("2026-01-05")  # a Monday
 SLOPE = 0.004  # log tokens per day: about +1.5 % a week
@@ -92,15 +93,7 @@ def test_keeping_all_inflation_is_the_observed_forecast_and_none_the_adjusted_on
     assert (fc.adjusted() <= half).all() and (half <= fc.observed()).all()
     table = F.contract_table(fc, 1.0)
     assert (table["adjusted_mean"] == table["observed_mean"]).all()
-    assert list(table.columns[:7]) == [
-        "day",
-        "observed_mean",
-        "observed_lower",
-        "observed_upper",
-        "adjusted_mean",
-        "adjusted_lower",
-        "adjusted_upper",
-    ]
+    assert list(table.columns[:7]) == CONTRACT_COLUMNS
 
 
 def tokens_of(fit: F.ComponentFit) -> np.ndarray:
