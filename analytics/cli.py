@@ -143,8 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(run=cmd_adoption)
 
-    p = sub.add_parser("refresh", parents=[common], help="recompute the marts from the loaded tables")
+    p = sub.add_parser(
+        "refresh",
+        parents=[common],
+        help="bring the marts and signals up to the loaded tables (only the weeks new batches touched, where it can)",
+    )
     p.add_argument("--engine", choices=["duckdb"], default="duckdb", help="engine to run the pipeline on")
+    p.add_argument(
+        "--whole", action="store_true", help="rebuild every mart and signal from all loaded rows, not only new weeks"
+    )
     p.set_defaults(run=cmd_refresh)
 
     p = sub.add_parser("prices", parents=[common], help="show the price table, or replace it from a CSV file")
@@ -488,12 +495,13 @@ def cmd_forecast(args) -> dict:
 def cmd_refresh(args) -> dict:
     con = connect(args.db, create=False)
     try:
-        seconds = marts.refresh(con)
+        seconds = marts.refresh(con, whole=args.whole)
         events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+        done = marts.last_refresh(con)
         snapshots.publish(con, args.db)
     finally:
         con.close()
-    return {"engine": args.engine, "events": events, "seconds": round(seconds, 3)}
+    return {"engine": args.engine, "events": events, "seconds": round(seconds, 3), "recomputed": done}
 
 
 def cmd_prices(args) -> dict:

@@ -22,6 +22,7 @@ review queue and never contradicts the flag.
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -65,19 +66,44 @@ def window(con: duckdb.DuckDBPyConnection, since: date | None, until: date | Non
     return max(since or first, first), min(until or last, last)
 
 
-def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds | None = None) -> Detection:
-    t = t or Thresholds()
-    params = {
-        "since": since,
-        "until": until,
+def _params(t: Thresholds, **bounds) -> dict:
+    return {
+        **bounds,
         "cadence_tolerance": t.cadence_tolerance,
         "near_bits": t.near_bits,
         "min_shared_prompts": t.min_shared_prompts,
         "stock_prompt_people": t.stock_prompt_people,
     }
-    for statement in _statements(sql_text("detect_features")):
+
+
+def _run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    for statement in _statements(sql_text(name)):
         used = {k: v for k, v in params.items() if f"${k}" in statement}
         con.execute(statement, used or None)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _event_features(
+    con: duckdb.DuckDBPyConnection, since: date, until: date, lo: date, hi: date, t: Thresholds
+) -> None:
+    """What events tell, for the weeks [lo, hi] from the events of the days [since, until]: _det_event_week and
+    _det_partners (temporary tables)."""
+    _run_script(con, "detect_events", _params(t, since=since, until=until, lo=lo, hi=hi))
+
+
+def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds | None = None) -> Detection:
+    """Score the days [since, until] from scratch (the `detect` command); stores nothing."""
+    t = t or Thresholds()
+    _event_features(con, since, until, _monday(since), _monday(until), t)
+    return _score(con, since, until, t)
+
+
+def _score(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds) -> Detection:
+    """Join the event features (_det_event_week, _det_partners) with the marts and score people and weeks."""
+    _run_script(con, "detect_features", _params(t, since=since, until=until))
     weeks = con.execute("SELECT * FROM _det_week ORDER BY user_id, week").df()
     days = con.execute("SELECT user_id, day, tokens FROM _det_day").df()
     partners = con.execute(
@@ -120,8 +146,10 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
 PERSISTED = {
     "det_person": "CREATE OR REPLACE TABLE det_person AS SELECT * FROM _persist_frame",
     "det_person_week": "CREATE OR REPLACE TABLE det_person_week AS SELECT * FROM _persist_frame",
-    "det_partners": "CREATE OR REPLACE TABLE det_partners AS SELECT * FROM _persist_frame",
 }
+# What events tell per person and week (and prompt-sharing partners), kept between refreshes so that a new
+# batch re-reads only the events of the weeks it touched; the scoring itself always covers every week.
+EVENT_TABLES = {"det_event_week": "_det_event_week", "det_partners": "_det_partners"}
 
 
 def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
@@ -129,46 +157,103 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
     transaction, and mark the suspect weeks in mart_person_week."""
     people = found.people.assign(since=found.since, until=found.until)
     weeks = found.weeks.drop(columns=["title"], errors="ignore")
-    for create, frame in zip(PERSISTED.values(), (people, weeks, found.partners), strict=True):
+    for create, frame in zip(PERSISTED.values(), (people, weeks), strict=True):
         con.execute("SELECT 1").fetchall()  # DuckDB refuses register() while an earlier result is unread
         con.register("_persist_frame", frame)
         con.execute(create)
         con.unregister("_persist_frame")
-    con.execute(sql_text("detect_apply"))
+    _run_script(con, "detect_apply", {})
 
 
-def run_and_persist(con: duckdb.DuckDBPyConnection, t: Thresholds | None = None) -> Detection | None:
-    """Score the whole range the marts hold and store it (the refresh step)."""
+def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t: Thresholds, *, whole: bool) -> None:
+    """Replace the weeks [lo, hi] of the stored event features (all of them when `whole`) with this run's."""
+    select = {
+        "det_event_week": "SELECT * FROM _det_event_week",
+        "det_partners": "SELECT user_id, week, other_user AS partner, shared FROM _det_partners "
+        f"WHERE shared >= {int(t.min_shared_prompts)} ORDER BY user_id, week, shared DESC",
+    }
+    for table, query in select.items():
+        if whole or not _exists(con, table):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
+        else:
+            con.execute(f"DELETE FROM {table} WHERE week BETWEEN ? AND ?", [lo, hi])
+            con.execute(f"INSERT INTO {table} BY NAME {query}")
+    # the scoring reads every stored week
+    con.execute("CREATE OR REPLACE TEMP TABLE _det_event_week AS SELECT * FROM det_event_week")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _det_partners AS "
+        "SELECT user_id, week, partner AS other_user, shared FROM det_partners"
+    )
+
+
+def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return bool(
+        con.execute(
+            "SELECT 1 FROM duckdb_tables() WHERE table_name = ? AND schema_name = 'main' AND NOT temporary", [table]
+        ).fetchone()
+    )
+
+
+def has_event_features(con: duckdb.DuckDBPyConnection) -> bool:
+    """The stored event features a refresh of some weeks only builds on."""
+    return all(_exists(con, table) for table in EVENT_TABLES)
+
+
+def _empty_detection() -> Detection:
+    return Detection(
+        _empty_people(),
+        pd.DataFrame(
+            {
+                "user_id": pd.Series(dtype=str),
+                "week": pd.Series(dtype="datetime64[us]"),
+                "suspect": pd.Series(dtype=bool),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "user_id": pd.Series(dtype=str),
+                "week": pd.Series(dtype="datetime64[us]"),
+                "partner": pd.Series(dtype=str),
+                "shared": pd.Series(dtype="int64"),
+            }
+        ),
+        date.min,
+        date.min,
+    )
+
+
+def run_and_persist(
+    con: duckdb.DuckDBPyConnection, t: Thresholds | None = None, weeks: tuple[date, date] | None = None
+) -> Detection | None:
+    """Score the whole range the marts hold and store it (the refresh step).
+
+    `weeks` (first and last Monday): only these weeks' events changed since the last run, so only their event
+    features are recomputed (from their events and a day either side); the rest come from the stored ones.
+    """
+    t = t or Thresholds()
     bounds = window(con, None, None)
     if bounds is None:
-        found = Detection(
-            _empty_people(),
-            pd.DataFrame(
-                {
-                    "user_id": pd.Series(dtype=str),
-                    "week": pd.Series(dtype="datetime64[us]"),
-                    "suspect": pd.Series(dtype=bool),
-                }
-            ),
-            pd.DataFrame(
-                {
-                    "user_id": pd.Series(dtype=str),
-                    "week": pd.Series(dtype="datetime64[us]"),
-                    "partner": pd.Series(dtype=str),
-                    "shared": pd.Series(dtype="int64"),
-                }
-            ),
-            date.min,
-            date.min,
-        )
-    else:
-        # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
-        before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-        con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
-        try:
-            found = detect(con, *bounds, t)
-        finally:
-            con.execute("SET memory_limit = ?", [before])
+        found = _empty_detection()
+        _event_features(con, date(2000, 1, 3), date(2000, 1, 2), date(2000, 1, 3), date(2000, 1, 2), t)
+        _store_event_features(con, date.min, date.min, t, whole=True)
+        for statement in _statements(sql_text("detect_cleanup")):
+            con.execute(statement)
+        persist(con, found)
+        return found
+    since, until = bounds
+    whole = weeks is None or not has_event_features(con)
+    lo, hi = (_monday(since), _monday(until)) if whole else weeks
+    # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
+    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
+    try:
+        read_since = since if whole else max(since, lo - timedelta(days=1))
+        read_until = until if whole else min(until, hi + timedelta(days=7))
+        _event_features(con, read_since, read_until, lo, hi, t)
+        _store_event_features(con, lo, hi, t, whole=whole)
+        found = _score(con, since, until, t)
+    finally:
+        con.execute("SET memory_limit = ?", [before])
     persist(con, found)
     return found
 
@@ -192,6 +277,41 @@ def _role(title: object) -> str:
     return re.sub(r"\s+", " ", _SENIORITY.sub(" ", title.lower())).strip() or "unknown"
 
 
+def _roles(titles: pd.Series) -> np.ndarray:
+    """_role of each title, worked out once per distinct title."""
+    codes, distinct = pd.factorize(titles)
+    return np.array([_role(x) for x in distinct] + ["unknown"], dtype=object)[codes]  # code -1 (missing): last
+
+
+def _by_person(w: pd.DataFrame) -> np.ndarray:
+    """Each row's person as a small integer (rows sorted by person, then week)."""
+    return pd.factorize(w["user_id"])[0]
+
+
+def _trailing_sum(values: pd.Series, person: np.ndarray, n: int) -> pd.Series:
+    """The sum over each row and the n - 1 rows before it of the same person (rows sorted by person, week)."""
+    running = values.groupby(person).cumsum()
+    return running - running.groupby(person).shift(n).fillna(0)
+
+
+def _earlier_median(values: pd.Series, person: np.ndarray) -> tuple[pd.Series, pd.Series]:
+    """Median and count of the non-missing values in the person's rows strictly before each row (rows sorted by
+    person, then week): the person's rows laid out as one row of a matrix, one column per position."""
+    position = pd.Series(person).groupby(person).cumcount().to_numpy()
+    grid = np.full((person.max() + 1 if len(person) else 0, position.max() + 1 if len(person) else 0), np.nan)
+    grid[person, position] = values.to_numpy(dtype="float64")
+    median = np.full(len(values), np.nan)
+    count = np.zeros(len(values))
+    seen = ~np.isnan(grid)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a person with no baseline yet: all-NaN slice
+        for k in range(1, grid.shape[1]):
+            at = position == k
+            median[at] = np.nanmedian(grid[person[at], :k], axis=1)
+            count[at] = seen[person[at], :k].sum(axis=1)
+    return pd.Series(median, index=values.index), pd.Series(count, index=values.index)
+
+
 def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     """The per-week values the families are judged on (NaN where the data cannot tell)."""
     f = pd.DataFrame(index=w.index)
@@ -207,10 +327,11 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     f["lockstep_share"] = _ratio(w["lockstep_minutes"], w["turn_minutes"]).where(w["turn_minutes"] >= t.min_prompts)
     # Outcome yield only where a tool that reports outcomes was used (missing is not zero), over the
     # week and the three before it: outcomes land days after the tokens that produced them.
-    reporting = w["reporting_tokens"].fillna(0)
-    trailing = w.assign(r=reporting, o=w["real_outcomes"].fillna(0)).groupby("user_id")[["r", "o"]]
-    sums = trailing.rolling(4, min_periods=1).sum().reset_index(level=0, drop=True).reindex(w.index)
-    f["tokens_per_outcome"] = (sums["r"] / sums["o"].clip(lower=1)).where(reporting > 0)
+    reporting = w["reporting_tokens"].fillna(0).astype("float64")
+    person = _by_person(w)
+    tokens_4w = _trailing_sum(reporting, person, 4)
+    outcomes_4w = _trailing_sum(w["real_outcomes"].fillna(0).astype("float64"), person, 4)
+    f["tokens_per_outcome"] = (tokens_4w / outcomes_4w.clip(lower=1)).where(reporting > 0)
     offered = w["edits_accepted"].fillna(0) + w["edits_rejected"].fillna(0)
     # Negated so that, like every other feature, higher is more suspicious.
     f["acceptance_gap"] = -(w["edits_accepted"].fillna(0) / offered.where(offered >= t.min_edits_offered))
@@ -221,7 +342,7 @@ def _features(w: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     return f
 
 
-def _peer_stats(values: pd.Series, groups: list[pd.Series], min_size: int) -> tuple[pd.Series, pd.Series]:
+def _peer_stats(values: pd.Series, groups: list[np.ndarray], min_size: int) -> tuple[pd.Series, pd.Series]:
     """Peer median and robust spread per row, on the scale of a modified z-score's MAD.
 
     The spread is the median absolute deviation; where more than half the peers sit exactly on the
@@ -231,13 +352,12 @@ def _peer_stats(values: pd.Series, groups: list[pd.Series], min_size: int) -> tu
     """
     median = pd.Series(np.nan, index=values.index)
     spread = pd.Series(np.nan, index=values.index)
-    for i, keys in enumerate(groups):
-        frame = pd.DataFrame({"v": values, "k": keys})
-        grouped = frame.groupby("k")["v"]
+    for i, codes in enumerate(groups):  # each a group number per row (0, 1, … in order of appearance)
+        grouped = values.groupby(codes)
         size = grouped.transform("count")
         med = grouped.transform("median")
-        mad = (frame["v"] - med).abs().groupby(frame["k"]).transform("median")
-        q90 = frame["k"].map(grouped.quantile(0.9))
+        mad = (values - med).abs().groupby(codes).transform("median")
+        q90 = pd.Series(grouped.quantile(0.9).reindex(range(codes.max() + 1)).to_numpy()[codes], index=values.index)
         mad = mad.where(mad > 0, (q90 - med) * 0.6745 / 1.2816)
         take = median.isna() & ((size >= min_size) | (i == len(groups) - 1))
         median = median.where(~take, med)
@@ -250,8 +370,12 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         return w.assign(families="", suspect=False)
     w = w.merge(roles, on="user_id", how="left")
     w["peer_tool"] = w["top_tool"].fillna("")
-    w["peer_group"] = w["peer_tool"] + " / " + w["title"].map(_role)
-    groups = [w["week"].astype(str) + w["peer_group"], w["week"].astype(str) + w["peer_tool"], w["week"].astype(str)]
+    w["peer_group"] = w["peer_tool"] + " / " + _roles(w["title"])
+    # peers: the same week and peer group, else the same week and tool, else the same week
+    groups = [
+        w.groupby(keys, sort=False).ngroup().to_numpy()
+        for keys in (["week", "peer_group"], ["week", "peer_tool"], ["week"])
+    ]
     f = _features(w, t)
     token_median, _ = _peer_stats(w["tokens"].astype("float64"), groups, t.min_peer_group)
     w["peer_tokens"] = token_median
@@ -404,17 +528,9 @@ def _change(w: pd.DataFrame, t: Thresholds) -> tuple[pd.Series, pd.Series]:
             "y": per_outcome.where(baseline),
         }
     )
-    grouped = frame.groupby("user_id")
-
-    def earlier(column: str) -> tuple[pd.Series, pd.Series]:
-        expanding = grouped[column].expanding()
-        median = expanding.median().reset_index(level=0, drop=True)
-        count = expanding.count().reset_index(level=0, drop=True)
-        shift = lambda s: s.groupby(frame["user_id"]).shift(1)  # noqa: E731 - weeks strictly before
-        return shift(median.reindex(frame.index)), shift(count.reindex(frame.index))
-
-    token_base, token_n = earlier("tokens")
-    yield_base, yield_n = earlier("y")
+    person = _by_person(ordered)
+    token_base, token_n = _earlier_median(frame["tokens"], person)
+    yield_base, yield_n = _earlier_median(frame["y"], person)
     tokens = ordered["tokens"].astype("float64")
     judged = ordered["full_week"]
     tokens_ratio = (tokens / token_base.where(token_base > 0)).where((token_n >= t.change_min_history) & judged)
@@ -487,10 +603,12 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     people["families"] = ""
     people["reasons"] = ""
     people["tokens_at_stake"] = people["tokens_at_stake"].where(people["flagged"], 0).fillna(0).astype("int64")
-    for user_id in people.index[people["flagged"]]:
+    flagged = people.index[people["flagged"]]
+    evidence = _evidence(suspect[suspect["user_id"].isin(flagged)])
+    for user_id in flagged:
         fams = [fam for fam in FAMILIES if share_fired.at[user_id, f"s_{fam}"] >= 0.5]
         people.at[user_id, "families"] = ",".join(fams)
-        people.at[user_id, "reasons"] = "; ".join(_reasons(suspect[suspect["user_id"] == user_id], fams))
+        people.at[user_id, "reasons"] = "; ".join(_reasons(evidence, user_id, fams))
     people = people.reset_index(names="user_id")[cols]
     return people.sort_values(["suspicion", "tokens"], ascending=False, ignore_index=True)
 
@@ -524,25 +642,37 @@ _REASONS = (
 )
 
 
-def _reasons(suspect: pd.DataFrame, families: list[str]) -> list[str]:
+def _evidence(suspect: pd.DataFrame) -> dict[str, dict]:
+    """Per feature (and for the calendar and change families), each person's medians over their suspect weeks
+    in which it fired: what the reasons quote, worked out once for everyone."""
+    out: dict[str, dict] = {}
+    for feature, *_ in _REASONS:
+        fired = suspect[suspect[f"{feature}_fired"].fillna(False).astype(bool)]
+        out[feature] = fired.groupby("user_id")[[feature, f"{feature}_peer"]].median().to_dict("index")
+    by_user = suspect.groupby("user_id")
+    out["snapshot"] = {
+        user: (float(s.median()), int(s.count()))
+        for user, s in suspect.groupby("user_id")["snapshot_ratio"]
+        if s.count()
+    }
+    ratios = suspect.dropna(subset=["change_ratio"]).groupby("user_id")["change_ratio"].median()
+    out["change"] = {user: (float(r), by_user["week"].min()[user]) for user, r in ratios.items()}
+    return out
+
+
+def _reasons(evidence: dict[str, dict], user_id: str, families: list[str]) -> list[str]:
     out = []
     for feature, family, text, fmt in _REASONS:
-        if family not in families:
+        if family not in families or user_id not in evidence[feature]:
             continue
-        if not suspect[f"{feature}_fired"].any():
-            continue
-        fired = suspect[suspect[f"{feature}_fired"]]
-        value, peer = fired[feature].median(), fired[f"{feature}_peer"].median()
+        medians = evidence[feature][user_id]
+        value, peer = medians[feature], medians[f"{feature}_peer"]
         if pd.notna(value) and pd.notna(peer):
             out.append(text.format(v=fmt(value), p=fmt(peer)))
     if "calendar" in families:
-        hits = suspect["snapshot_ratio"].dropna()
-        out.append(f"{hits.median():.0f}x their usual daily tokens in the days before {len(hits)} snapshot dates")
-    if "change" in families:
-        ratio = suspect["change_ratio"].dropna()
-        if len(ratio):
-            out.append(
-                f"weekly tokens {ratio.median():.0f}x their own earlier median since "
-                f"{pd.Timestamp(suspect['week'].min()):%d %b %Y}"
-            )
+        median, count = evidence["snapshot"].get(user_id, (float("nan"), 0))
+        out.append(f"{median:.0f}x their usual daily tokens in the days before {count} snapshot dates")
+    if "change" in families and user_id in evidence["change"]:
+        ratio, first = evidence["change"][user_id]
+        out.append(f"weekly tokens {ratio:.0f}x their own earlier median since {pd.Timestamp(first):%d %b %Y}")
     return out

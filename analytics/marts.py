@@ -1,67 +1,210 @@
-"""Rebuilds the staging views and marts that every page and command reads, in one transaction."""
+"""Builds the staging macros and marts that every page and command reads, in one transaction: whole, or only the
+weeks the batches loaded since the last refresh touched.
+
+How a refresh of some weeks stays equal to a whole rebuild:
+
+- The marts read events through `stg_usage(lo, hi)` and `stg_outcomes(lo, hi)`, which return the rows of the local
+  weeks [lo, hi]; each mart file is a query for the rows of those weeks, which a whole rebuild runs over every
+  week and an incremental one runs for the changed weeks after deleting their old rows.
+- The weeks come from the rows the new batches brought (every loaded row carries its batch), placed on each
+  person's local calendar as the marts place them, plus any empty weeks between them and the data held (which
+  still get headcount rows).
+- Facts that span all history are checked, not assumed: when the people, teams, identities, prices or detection
+  settings changed, the refresh is whole; when the set of tools that report outcomes changed, every week of the
+  marts built on it is redone (from the daily mart, not the events).
+- Detection re-reads only the changed weeks' events (and the neighbouring week where a new row lies within a
+  day of it: sessions and gaps cross midnight), keeps what events tell per person and week
+  (`det_event_week`, `det_partners`), and scores every week again; where that moves someone's suspect weeks,
+  those weeks are redone in the marts that split tokens by suspicion.
+"""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
 from analytics import detect, thresholds
 from analytics.warehouse import WarehouseError, get_meta, set_meta, sql_text, transaction
 
+# Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
+# next writer and refused (with the command to run) by readers, instead of failing on a missing column.
+MARTS_VERSION = "5"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+# 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
+# 4: mart_person_week_tool (leaderboards, decoupling monitor)
+# 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
 
-def _detection(con: duckdb.DuckDBPyConnection) -> None:
+# Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
+DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
+# Week-grain marts (files that are a query for the weeks [$lo, $hi]), in order; detection runs between
+# mart_person_week and mart_person_week_tool, whose suspected tokens it decides.
+BY_WEEK = ("int_usage_day_model", "mart_person_day_tool")
+AFTER_DETECTION = ("mart_person_week_tool", "mart_week_tool", "mart_demand_day")
+# The day column of marts whose rows are deleted by week without a week column.
+_WEEK_OF = {"mart_demand_day": "CAST(date_trunc('week', day) AS DATE)"}
+# Marts that detection's changed suspect weeks reach: by person and week, or by week.
+_BY_PERSON_WEEK = {"mart_person_week_tool"}
+_BY_SUSPECT_WEEK = {"mart_demand_day"}
+
+EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild's [lo, hi]
+# Loaded tables that change what every week means: any change to them makes the refresh whole.
+WHOLE_HISTORY = ("people", "teams", "identity_map", "prices")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a refresh recomputes: every week, or the Mondays [lo, hi]."""
+
+    whole: bool
+    lo: date = EVERY_WEEK[0]
+    hi: date = EVERY_WEEK[1]
+    reason: str = ""
+    first: date | None = None  # the first and last day of the new rows
+    last: date | None = None
+
+
+def refresh(con: duckdb.DuckDBPyConnection, *, whole: bool = False) -> float:
+    """Bring the marts up to the loaded tables; readers see the old marts until it commits.
+
+    Incremental when the marts are current and only events, daily rows and outcomes arrived since; `whole`
+    rebuilds everything. Returns the seconds it took (`last_refresh` in meta says which it was and why).
+    """
+    started = time.perf_counter()
     try:
         settings = thresholds.load()
     except ValueError as exc:
         raise WarehouseError(f"detection settings: {exc}") from None
-    detect.run_and_persist(con, settings)
-
-
-# Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
-# next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "4"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
-# 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
-# 4: mart_person_week_tool (leaderboards, decoupling monitor)
-
-# Order matters: each step reads the ones before it. A name is a file in analytics/sql/; a function is
-# a step done in Python (detection, which marks suspect weeks in mart_person_week).
-STEPS = (
-    "dim_teams",
-    "team_ancestors",
-    "dim_people",
-    "identity_lookup",
-    "price_book",
-    "stg_usage",
-    "stg_outcomes",
-    "mart_person_day_tool",
-    "mart_person_week",
-    _detection,
-    "mart_person_week_tool",
-    "mart_org_week",
-    "mart_week_tool",
-    "mart_demand_day",  # reads the suspect weeks detection set in mart_person_week
-)
-
-
-def refresh(con: duckdb.DuckDBPyConnection) -> float:
-    """Recompute every mart from the loaded tables; readers see the old marts until it commits.
-
-    Returns the seconds it took.
-    """
-    started = time.perf_counter()
     with transaction(con):
-        for step in STEPS:
-            if callable(step):
-                step(con)
-            else:
-                con.execute(sql_text(step))
+        plan = Plan(True, reason="asked for") if whole else plan_refresh(con, settings)
+        if plan.whole:
+            _rebuild(con, settings)
+        elif plan.lo <= plan.hi:
+            _update(con, plan, settings)
         set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
         set_meta(con, "marts_version", MARTS_VERSION)
         last_batch = con.execute("SELECT COALESCE(max(batch_id), 0) FROM ingest_log").fetchone()[0]
         set_meta(con, "marts_batch", str(last_batch))  # the loads these marts include (see `behind`)
+        set_meta(con, "marts_inputs", _inputs_signature(con, settings))
+        kind = "whole" if plan.whole else ("nothing new" if plan.lo > plan.hi else f"weeks {plan.lo} to {plan.hi}")
+        set_meta(con, "last_refresh", f"{kind}{f' ({plan.reason})' if plan.reason else ''}")
     return time.perf_counter() - started
+
+
+def last_refresh(con: duckdb.DuckDBPyConnection) -> str | None:
+    """What the last refresh recomputed: "whole (why)", "weeks A to B" or "nothing new"."""
+    return get_meta(con, "last_refresh")
+
+
+def plan_refresh(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) -> Plan:
+    """Whole, or the weeks the rows loaded since the last refresh fall in (lo > hi: nothing to do)."""
+    if not is_built(con) or not is_current(con) or not detect.has_event_features(con):
+        return Plan(True, reason="marts missing or built by another version")
+    done = get_meta(con, "marts_batch")
+    if done is None or get_meta(con, "marts_inputs") != _inputs_signature(con, settings):
+        return Plan(True, reason="people, teams, identities, prices or detection settings changed")
+    first, last, held_first, held_last = con.execute(sql_text("q_changed_weeks"), {"batch": int(done)}).fetchone()
+    if first is None:
+        return Plan(False, EVERY_WEEK[1], EVERY_WEEK[0])  # nothing new: lo > hi
+    lo, hi = _monday(first), _monday(last)
+    # weeks with no rows between the data held and the new rows still get their headcount rows
+    if held_last is not None and hi > _monday(held_last):
+        lo = min(lo, _monday(held_last) + timedelta(days=7))
+    if held_first is not None and lo < _monday(held_first):
+        hi = max(hi, _monday(held_first) - timedelta(days=7))
+    return Plan(False, lo, hi, first=first, last=last)
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def _inputs_signature(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) -> str:
+    """The whole-history inputs, as one string: a change to any of them makes the next refresh whole."""
+    parts = [f"marts {MARTS_VERSION}", repr(settings)]
+    for table in WHOLE_HISTORY:
+        count, digest = con.execute(
+            f"SELECT count(*), COALESCE(sum(hash(t)), 0) FROM (SELECT * EXCLUDE (batch_id) FROM {table}) t"
+            if table in ("people", "teams")
+            else f"SELECT count(*), COALESCE(sum(hash(t)), 0) FROM {table} t"
+        ).fetchone()
+        parts.append(f"{table} {count} {digest}")
+    return "; ".join(parts)
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) -> None:
+    con.execute("DROP VIEW IF EXISTS stg_usage")  # views before marts version 5
+    con.execute("DROP VIEW IF EXISTS stg_outcomes")
+    for step in DIMENSIONS:
+        con.execute(sql_text(step))
+    lo, hi = EVERY_WEEK
+    con.execute("CREATE OR REPLACE TEMP TABLE _flipped (user_id VARCHAR, week DATE)")  # none in a rebuild
+    for mart in BY_WEEK:
+        con.execute(f"CREATE OR REPLACE TABLE {mart} AS {sql_text(mart)}", {"lo": lo, "hi": hi})
+    con.execute(sql_text("int_outcome_sources"))
+    con.execute(f"CREATE OR REPLACE TABLE mart_person_week AS {sql_text('mart_person_week')}", {"lo": lo, "hi": hi})
+    detect.run_and_persist(con, settings)
+    for mart in AFTER_DETECTION:
+        con.execute(f"CREATE OR REPLACE TABLE {mart} AS {sql_text(mart)}", {"lo": lo, "hi": hi})
+    con.execute(sql_text("mart_org_week"))
+
+
+def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thresholds) -> None:
+    lo, hi = plan.lo, plan.hi
+    before = _outcome_sources(con)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _suspect_before AS SELECT user_id, week FROM mart_person_week WHERE is_suspected"
+    )
+    for mart in BY_WEEK:
+        _replace_weeks(con, mart, lo, hi)
+    con.execute(sql_text("int_outcome_sources"))
+    if _outcome_sources(con) != before:
+        # which use can be judged by outcomes changed: every week of the marts built on it (not the events)
+        lo_all, hi_all = EVERY_WEEK
+        con.execute(
+            f"CREATE OR REPLACE TABLE mart_person_week AS {sql_text('mart_person_week')}", {"lo": lo_all, "hi": hi_all}
+        )
+        marts_lo, marts_hi = lo_all, hi_all
+    else:
+        _replace_weeks(con, "mart_person_week", lo, hi)
+        marts_lo, marts_hi = lo, hi
+    # a day either side: a session, gap or lockstep minute can cross into the neighbouring week
+    day = timedelta(days=1)
+    detect.run_and_persist(con, settings, weeks=(_monday(plan.first - day), _monday(plan.last + day)))
+    # person weeks whose suspicion the new scores changed, outside the weeks redone anyway
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _flipped AS "
+        "SELECT user_id, week FROM ((SELECT user_id, week FROM _suspect_before "
+        "EXCEPT SELECT user_id, week FROM mart_person_week WHERE is_suspected) "
+        "UNION (SELECT user_id, week FROM mart_person_week WHERE is_suspected "
+        "EXCEPT SELECT user_id, week FROM _suspect_before)) WHERE week NOT BETWEEN ? AND ?",
+        [marts_lo, marts_hi],
+    )
+    for mart in AFTER_DETECTION:
+        _replace_weeks(con, mart, marts_lo, marts_hi)
+    con.execute(sql_text("mart_org_week"))
+    con.execute("DROP TABLE IF EXISTS _suspect_before")
+
+
+def _replace_weeks(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:
+    """Delete the mart's rows of the weeks [lo, hi] (and of the suspect weeks that moved) and insert them anew."""
+    week = _WEEK_OF.get(mart, "week")
+    if mart in _BY_PERSON_WEEK:
+        extra = f" OR EXISTS (SELECT 1 FROM _flipped f WHERE f.user_id = {mart}.user_id AND f.week = {mart}.week)"
+    elif mart in _BY_SUSPECT_WEEK:
+        extra = f" OR {week} IN (SELECT week FROM _flipped)"
+    else:
+        extra = ""
+    con.execute(f"DELETE FROM {mart} WHERE {week} BETWEEN $lo AND $hi{extra}", {"lo": lo, "hi": hi})
+    con.execute(f"INSERT INTO {mart} BY NAME {sql_text(mart)}", {"lo": lo, "hi": hi})
+
+
+def _outcome_sources(con: duckdb.DuckDBPyConnection) -> tuple:
+    return con.execute(
+        "SELECT (SELECT list((tool, person_level) ORDER BY tool) FROM int_reporting_tools), "
+        "(SELECT count(*) FROM int_person_level), (SELECT COALESCE(sum(hash(user_id)), 0) FROM int_person_level)"
+    ).fetchone()
 
 
 def behind(con: duckdb.DuckDBPyConnection) -> bool:

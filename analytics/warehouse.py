@@ -67,6 +67,14 @@ def default_db_path() -> Path:
 
 
 MEMORY_LIMIT = "2GB"
+# The writer (ingest, refresh) gets more: whole rebuilds at 100 M events aggregate billions of bytes, and DuckDB
+# spills to a temporary folder beside the database past it rather than taking the machine's memory.
+WRITER_MEMORY_LIMIT = "8GB"
+
+
+def writer_memory_limit() -> str:
+    """$GOODHART_WRITER_MEMORY (a DuckDB size such as 4GB), else WRITER_MEMORY_LIMIT."""
+    return os.environ.get("GOODHART_WRITER_MEMORY") or WRITER_MEMORY_LIMIT
 
 
 def _tune(con: duckdb.DuckDBPyConnection) -> None:
@@ -85,6 +93,11 @@ def connect(path: Path | str, *, create: bool = True) -> duckdb.DuckDBPyConnecti
     except duckdb.Error as exc:
         raise WarehouseError(f"cannot open {path}: {str(exc).splitlines()[0]}") from exc
     _tune(con)
+    try:
+        con.execute("SET memory_limit = ?", [writer_memory_limit()])
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"GOODHART_WRITER_MEMORY: {str(exc).splitlines()[0]}") from None
     try:
         _refuse_foreign(con, path)
         ensure_schema(con)

@@ -1,4 +1,9 @@
--- grain: one row per person and week in mart_person_week; marks a flagged person's suspect weeks
+-- grain: one row per person and week in mart_person_week; marks a flagged person's suspect weeks (and clears
+-- the marks of an earlier run, which a refresh of some weeks only keeps for the other weeks)
+UPDATE mart_person_week
+SET is_suspected = false, suspected_tokens = 0, suspected_cost_usd = 0
+WHERE is_suspected;
+
 UPDATE mart_person_week m
 SET is_suspected = true,
     suspected_tokens = greatest(m.tokens - m.scheduled_tokens, 0),

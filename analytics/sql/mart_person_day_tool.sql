@@ -1,7 +1,7 @@
 -- grain: one row per identity (a person, or an unattributed telemetry identity), day, tool
+-- A definition (analytics/marts.py builds or updates the table from it): the rows of the weeks [$lo, $hi].
 -- Usage and outcomes are summed separately and then combined, so a day with outcomes but no usage
 -- (or the reverse) still gets its row. real_outcomes counts the kinds that show work got done.
-CREATE OR REPLACE TABLE mart_person_day_tool AS
 WITH usage AS (
     SELECT identity, any_value(user_id) AS user_id, day, tool,
            CAST(sum(input_tokens) AS BIGINT) AS input_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
@@ -12,7 +12,7 @@ WITH usage AS (
            CAST(COALESCE(sum(tokens) FILTER (WHERE initiated_by = 'schedule'), 0) AS BIGINT) AS scheduled_tokens,
            COALESCE(sum(cost_usd) FILTER (WHERE initiated_by = 'schedule'), 0) AS scheduled_cost_usd,
            sum(active_minutes) AS active_minutes
-    FROM stg_usage GROUP BY identity, day, tool
+    FROM stg_usage($lo, $hi) GROUP BY identity, day, tool
 ), done AS (
     SELECT identity, any_value(user_id) AS user_id, day, tool,
            sum(quantity) FILTER (WHERE kind = 'edit_accepted') AS edits_accepted,
@@ -27,7 +27,7 @@ WITH usage AS (
            sum(quantity) FILTER (WHERE kind = 'other') AS other_outcomes,
            sum(quantity) FILTER (WHERE kind IN ('edit_accepted', 'commit', 'pr_opened', 'pr_merged', 'review',
                                                 'ticket_closed')) AS real_outcomes
-    FROM stg_outcomes GROUP BY identity, day, tool
+    FROM stg_outcomes($lo, $hi) GROUP BY identity, day, tool
 )
 SELECT COALESCE(u.identity, d.identity) AS identity, COALESCE(u.user_id, d.user_id) AS user_id,
        COALESCE(u.user_id, d.user_id) IS NOT NULL AS is_attributed,
@@ -47,4 +47,4 @@ SELECT COALESCE(u.identity, d.identity) AS identity, COALESCE(u.user_id, d.user_
        COALESCE(d.tickets_closed, 0) AS tickets_closed, COALESCE(d.other_outcomes, 0) AS other_outcomes,
        COALESCE(d.real_outcomes, 0) AS real_outcomes
 FROM usage u FULL OUTER JOIN done d ON d.identity = u.identity AND d.day = u.day AND d.tool = u.tool
-ORDER BY day, identity, tool;
+ORDER BY day, identity, tool

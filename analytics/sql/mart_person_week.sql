@@ -8,32 +8,26 @@
 -- uses_outcome_source: active in at least one tool that reports outcomes at all (or the person's outcomes are
 -- credited to no tool in use, e.g. commits from a git host); use of tools that report none can never be
 -- outcome-backed, so such people are "unknown", not "not real" (missing is not zero).
-CREATE OR REPLACE TABLE mart_person_week AS
+-- A definition (analytics/marts.py builds or updates the table from it): the weeks [$lo, $hi].
 WITH weeks AS (
     SELECT CAST(w AS DATE) AS week
     FROM range((SELECT date_trunc('week', min(day)) FROM mart_person_day_tool),
                (SELECT max(day) FROM mart_person_day_tool) + INTERVAL 1 DAY, INTERVAL 7 DAY) t(w)
+    WHERE CAST(w AS DATE) BETWEEN $lo AND $hi
 ), headcount AS (
     SELECT p.user_id, w.week
     FROM dim_people p JOIN weeks w
       ON (p.active_from IS NULL OR p.active_from <= w.week + 6)
      AND (p.active_to IS NULL OR p.active_to >= w.week)
-), reporting AS (
-    SELECT tool, sum(tokens) = 0 AS person_level FROM mart_person_day_tool GROUP BY tool HAVING sum(real_outcomes) > 0
-), person_level AS (
-    -- people with outcomes credited to no tool in use (commits from a git host, outcomes naming no tool):
-    -- all their use can be judged by outcomes
-    SELECT DISTINCT user_id FROM mart_person_day_tool
-    WHERE is_attributed AND real_outcomes > 0 AND tool IN (SELECT tool FROM reporting WHERE person_level)
 ), used AS (
     SELECT user_id, week,
-           bool_or(tool IN (SELECT tool FROM reporting) OR user_id IN (SELECT user_id FROM person_level))
+           bool_or(tool IN (SELECT tool FROM int_reporting_tools) OR user_id IN (SELECT user_id FROM int_person_level))
                FILTER (WHERE requests > 0 OR tokens > 0) AS uses_outcome_source,
            CAST(sum(tokens) AS BIGINT) AS tokens, sum(cost_usd) AS cost_usd, CAST(sum(requests) AS BIGINT) AS requests,
            CAST(sum(human_prompts) AS BIGINT) AS human_prompts, sum(real_outcomes) AS real_outcomes,
            CAST(sum(scheduled_tokens) AS BIGINT) AS scheduled_tokens, sum(scheduled_cost_usd) AS scheduled_cost_usd,
            count(DISTINCT day) FILTER (WHERE requests > 0 OR tokens > 0) AS active_days
-    FROM mart_person_day_tool WHERE is_attributed GROUP BY user_id, week
+    FROM mart_person_day_tool WHERE is_attributed AND week BETWEEN $lo AND $hi GROUP BY user_id, week
 ), rows AS (
     SELECT COALESCE(h.user_id, u.user_id) AS user_id, COALESCE(h.week, u.week) AS week,
            h.user_id IS NOT NULL AS is_headcount, u.*
@@ -50,4 +44,4 @@ SELECT r.week, r.user_id, p.org_id, p.team_id, r.is_headcount,
        r.is_headcount AND COALESCE(r.active_days, 0) > 0 AND COALESCE(r.real_outcomes, 0) > 0 AS is_outcome_backed,
        COALESCE(r.uses_outcome_source, false) AS uses_outcome_source
 FROM rows r JOIN dim_people p USING (user_id)
-ORDER BY week, org_id, user_id;
+ORDER BY week, org_id, user_id
