@@ -101,9 +101,26 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
     return _score(con, since, until, t)
 
 
-def _score(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds) -> Detection:
-    """Join the event features (_det_event_week, _det_partners) with the marts and score people and weeks."""
+def _score(
+    con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds, fresh_from: date | None = None
+) -> Detection:
+    """Join the event features (_det_event_week, _det_partners) with the marts and score people and weeks.
+
+    `fresh_from`: a Monday before which the stored det_person_week's judgements against peers still hold."""
     _run_script(con, "detect_features", _params(t, since=since, until=until))
+    known = None
+    if fresh_from is not None and _exists(con, "det_person_week"):
+        stored = {
+            row[0]
+            for row in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'det_person_week'"
+            ).fetchall()
+        }
+        columns = _peer_columns(t)
+        if set(columns) <= stored:
+            known = con.execute(
+                f"SELECT user_id, week, {', '.join(columns)} FROM det_person_week WHERE week < ?", [fresh_from]
+            ).df()
     weeks = con.execute("SELECT * FROM _det_week ORDER BY user_id, week").df()
     days = con.execute("SELECT user_id, day, tokens FROM _det_day").df()
     partners = con.execute(
@@ -119,7 +136,9 @@ def _score(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
     ).df()["user_id"]
     for statement in _statements(sql_text("detect_cleanup")):
         con.execute(statement)
-    weeks = _score_weeks(weeks, days, roles, since, until, t)
+    if known is not None:
+        known["week"] = pd.to_datetime(known["week"]).astype(weeks["week"].dtype)
+    weeks = _score_weeks(weeks, days, roles, since, until, t, known=known, fresh_from=fresh_from)
     people = _score_people(weeks, since, until, t)
     # Everyone employed in the window is scored; people without usage score 0 and are never flagged.
     idle = sorted(set(employed) - set(people["user_id"]))
@@ -223,12 +242,18 @@ def _empty_detection() -> Detection:
 
 
 def run_and_persist(
-    con: duckdb.DuckDBPyConnection, t: Thresholds | None = None, weeks: tuple[date, date] | None = None
+    con: duckdb.DuckDBPyConnection,
+    t: Thresholds | None = None,
+    weeks: tuple[date, date] | None = None,
+    *,
+    rescore_all: bool = False,
 ) -> Detection | None:
     """Score the whole range the marts hold and store it (the refresh step).
 
-    `weeks` (first and last Monday): only these weeks' events changed since the last run, so only their event
-    features are recomputed (from their events and a day either side); the rest come from the stored ones.
+    `weeks` (first and last Monday): only these weeks' events and marts changed since the last run, so only
+    their event features are recomputed (from their events and a day either side), the rest come from the
+    stored ones, and weeks before them keep their stored judgement against peers (unless `rescore_all`: a
+    change that reaches every week, such as which tools report outcomes).
     """
     t = t or Thresholds()
     bounds = window(con, None, None)
@@ -251,7 +276,7 @@ def run_and_persist(
         read_until = until if whole else min(until, hi + timedelta(days=7))
         _event_features(con, read_since, read_until, lo, hi, t)
         _store_event_features(con, lo, hi, t, whole=whole)
-        found = _score(con, since, until, t)
+        found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     finally:
         con.execute("SET memory_limit = ?", [before])
     persist(con, found)
@@ -365,24 +390,9 @@ def _peer_stats(values: pd.Series, groups: list[np.ndarray], min_size: int) -> t
     return median, spread
 
 
-def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
-    if w.empty:
-        return w.assign(families="", suspect=False)
-    w = w.merge(roles, on="user_id", how="left")
-    w["peer_tool"] = w["top_tool"].fillna("")
-    w["peer_group"] = w["peer_tool"] + " / " + _roles(w["title"])
-    # peers: the same week and peer group, else the same week and tool, else the same week
-    groups = [
-        w.groupby(keys, sort=False).ngroup().to_numpy()
-        for keys in (["week", "peer_group"], ["week", "peer_tool"], ["week"])
-    ]
-    f = _features(w, t)
-    token_median, _ = _peer_stats(w["tokens"].astype("float64"), groups, t.min_peer_group)
-    w["peer_tokens"] = token_median
-    w["material"] = w["tokens"] >= t.material_vs_peer_median * token_median
-
-    # feature -> (family, floor test on (value, peer median)); log scale for the heavy-tailed volumes
-    rules = {
+def _rules(t: Thresholds) -> dict:
+    """feature -> (family, floor test on (value, peer median)); log scale for the heavy-tailed volumes."""
+    return {
         "night_share": ("timing", lambda v, m: v >= t.night_share),
         "weekend_share": ("timing", lambda v, m: v >= t.weekend_share),
         "cadence_share": ("timing", lambda v, m: v >= t.cadence_share),
@@ -397,30 +407,78 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         "unprompted_share": ("autonomy", lambda v, m: v >= t.unprompted_share),
         "cache_per_call": ("cache", lambda v, m: (v >= t.cache_vs_peers * m) & (v >= t.cache_min_per_call)),
     }
-    logged = {"tokens_per_outcome", "steps_per_prompt", "cache_per_call"}
-    strength = {family: pd.Series(0.0, index=w.index) for family in FAMILIES}
-    for feature, (family, floor) in rules.items():
+
+
+_LOGGED = {"tokens_per_outcome", "steps_per_prompt", "cache_per_call"}
+
+
+def _peer_columns(t: Thresholds) -> list[str]:
+    """The columns that judge each week against the same week's peers (and only them)."""
+    per_feature = ("", "_peer", "_fired", "_z", "_strength")
+    return ["peer_tokens", "material", *(f"{feature}{part}" for feature in _rules(t) for part in per_feature)]
+
+
+def _against_peers(w: pd.DataFrame, f: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
+    """Each row against its peers of the same week (every row of a week must be in `w`): _peer_columns."""
+    out = pd.DataFrame(index=w.index)
+    # peers: the same week and peer group, else the same week and tool, else the same week
+    groups = [
+        w.groupby(keys, sort=False).ngroup().to_numpy()
+        for keys in (["week", "peer_group"], ["week", "peer_tool"], ["week"])
+    ]
+    token_median, _ = _peer_stats(w["tokens"].astype("float64"), groups, t.min_peer_group)
+    out["peer_tokens"] = token_median
+    out["material"] = w["tokens"] >= t.material_vs_peer_median * token_median
+    for feature, (_family, floor) in _rules(t).items():
         value = f[feature]
-        scaled = np.log1p(value) if feature in logged else value
+        scaled = np.log1p(value) if feature in _LOGGED else value
         med, spread = _peer_stats(scaled, groups, t.min_peer_group)
-        if feature not in logged:
+        if feature not in _LOGGED:
             # shares: a spread under two points would make a trivial difference an "outlier"
             spread = spread.clip(lower=MIN_SHARE_SPREAD)
         z = 0.6745 * (scaled - med) / spread.replace(0, np.nan)
         z = z.fillna(pd.Series(np.where(scaled > med, np.inf, 0.0), index=w.index))
-        raw_median = np.expm1(med) if feature in logged else med
-        w[feature] = value
-        w[f"{feature}_peer"] = raw_median
+        raw_median = np.expm1(med) if feature in _LOGGED else med
+        out[feature] = value
+        out[f"{feature}_peer"] = raw_median
         # Past the floor, and either a robust outlier or past twice the floor (for wide-spread volumes,
         # where ten times the peers' tokens per outcome can still sit inside a few MADs).
         clears = floor(value, raw_median).fillna(False)
-        doubled = floor(value / 2, raw_median).fillna(False) if feature in logged else clears & False
+        doubled = floor(value / 2, raw_median).fillna(False) if feature in _LOGGED else clears & False
         fired = ((z >= t.z) & clears | doubled) & value.notna()
-        w[f"{feature}_fired"] = fired
-        w[f"{feature}_z"] = z.where(value.notna())
-        s = np.where(fired, np.clip(z / (2 * t.z), 0.5, 1.0), np.clip(z / (2 * t.z), 0, 0.49))
-        w[f"{feature}_strength"] = s
-        strength[family] = np.maximum(strength[family], np.nan_to_num(s))
+        out[f"{feature}_fired"] = fired
+        out[f"{feature}_z"] = z.where(value.notna())
+        out[f"{feature}_strength"] = np.where(fired, np.clip(z / (2 * t.z), 0.5, 1.0), np.clip(z / (2 * t.z), 0, 0.49))
+    return out
+
+
+def _score_weeks(
+    w, days, roles, since, until, t: Thresholds, known: pd.DataFrame | None = None, fresh_from: date | None = None
+) -> pd.DataFrame:
+    """Score every person-week. With `known` (an earlier run's rows) and `fresh_from` (a Monday), the weeks
+    before it keep their judgement against peers from `known` (their rows, and so their peers, are unchanged);
+    what spans weeks (trailing yield, change, snapshot bursts) is always worked out over every week."""
+    if w.empty:
+        return w.assign(families="", suspect=False)
+    w = w.merge(roles, on="user_id", how="left")
+    w["peer_tool"] = w["top_tool"].fillna("")
+    w["peer_group"] = w["peer_tool"] + " / " + _roles(w["title"])
+    f = _features(w, t)
+    peers = None
+    if known is not None and fresh_from is not None:
+        fresh = (pd.to_datetime(w["week"]) >= pd.Timestamp(fresh_from)).to_numpy()
+        kept = w.loc[~fresh, ["user_id", "week"]].merge(known, on=["user_id", "week"], how="left")
+        columns = _peer_columns(t)
+        if len(kept) == (~fresh).sum() and set(columns) <= set(kept.columns) and kept["material"].notna().all():
+            kept.index = w.index[~fresh]
+            new = _against_peers(w[fresh], f[fresh], t)
+            peers = pd.concat([kept[columns].astype(new.dtypes.to_dict()), new]).reindex(w.index)
+    if peers is None:
+        peers = _against_peers(w, f, t)
+    w = pd.concat([w, peers], axis=1)
+    strength = {family: pd.Series(0.0, index=w.index) for family in FAMILIES}
+    for feature, (family, _floor) in _rules(t).items():
+        strength[family] = np.maximum(strength[family], np.nan_to_num(w[f"{feature}_strength"].to_numpy(float)))
 
     calendar = _calendar(days, since, until, t, w["week"].dtype)
     active_days = days.assign(week=pd.to_datetime(days["day"]).dt.to_period("W-SUN").dt.start_time)
@@ -446,7 +504,7 @@ def _score_weeks(w, days, roles, since, until, t: Thresholds) -> pd.DataFrame:
         (change >= t.change_ratio)
         & ~outcomes_kept_up
         & ~same_evidence
-        & (w["tokens"] >= t.change_vs_peer_median * token_median),
+        & (w["tokens"] >= t.change_vs_peer_median * w["peer_tokens"]),
         np.clip(np.log(change.fillna(1)) / (2 * np.log(t.change_ratio)), 0.5, 1.0),
         0.0,
     )
@@ -488,17 +546,19 @@ def _calendar(days: pd.DataFrame, since: date, until: date, t: Thresholds, w_dty
     for snap in snaps:
         for k in range(t.snapshot_days):
             in_window[snap - timedelta(days=k)] = snap
-    days = days.assign(day=pd.to_datetime(days["day"]).dt.date)
-    days["snapshot"] = days["day"].map(in_window)
+    windows = pd.DataFrame(
+        {"day": pd.to_datetime(list(in_window)), "snapshot": pd.to_datetime(list(in_window.values()))}
+    ).astype("datetime64[us]")
+    days = days.assign(day=pd.to_datetime(days["day"]).astype("datetime64[us]")).merge(windows, on="day", how="left")
     # A person's usual day counts from their own first day of use (a new hire's empty weeks before
     # joining are not quiet days), over the days outside every snapshot window.
     first = days[days["tokens"] > 0].groupby("user_id")["day"].min()
-    window_days = sorted(d for d in in_window if since <= d <= until)
-    outside = {
-        user: max((until - start).days + 1 - sum(1 for d in window_days if d >= start), 1)
-        for user, start in first.items()
-    }
-    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / pd.Series(outside)
+    window_days = np.array(sorted(d for d in in_window if since <= d <= until), dtype="datetime64[D]")
+    starts = first.to_numpy().astype("datetime64[D]")
+    later_windows = len(window_days) - np.searchsorted(window_days, starts, side="left")
+    span = (np.datetime64(until, "D") - starts).astype("int64") + 1
+    outside = pd.Series(np.maximum(span - later_windows, 1), index=first.index, dtype="int64")
+    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / outside
     burst = days.dropna(subset=["snapshot"]).groupby(["user_id", "snapshot"])["tokens"].sum() / t.snapshot_days
     base = burst.index.get_level_values(0).map(usual).to_numpy(dtype="float64")
     ratio = (burst / np.where(base > 0, base, np.nan)).rename("snapshot_ratio").reset_index()
@@ -594,7 +654,8 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     people["suspect_weeks"] = people["suspect_weeks"].fillna(0).astype("int64")
     people["flagged"] = people["suspect_weeks"] >= needed
     # Family strength: the median over suspect weeks, or over all weeks for people with none.
-    basis = pd.concat([suspect, w[~w["user_id"].isin(suspect["user_id"])]])
+    keep = ["user_id", *strengths]
+    basis = pd.concat([suspect[keep], w.loc[~w["user_id"].isin(suspect["user_id"]), keep]])
     median_strength = basis.groupby("user_id")[strengths].median().reindex(people.index)
     top_two = np.sort(median_strength.to_numpy(), axis=1)[:, -2:].mean(axis=1)
     people["suspicion"] = np.where(people["flagged"], np.maximum(top_two, 0.5), np.minimum(top_two, 0.49)).round(3)
@@ -605,10 +666,14 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     people["tokens_at_stake"] = people["tokens_at_stake"].where(people["flagged"], 0).fillna(0).astype("int64")
     flagged = people.index[people["flagged"]]
     evidence = _evidence(suspect[suspect["user_id"].isin(flagged)])
-    for user_id in flagged:
-        fams = [fam for fam in FAMILIES if share_fired.at[user_id, f"s_{fam}"] >= 0.5]
-        people.at[user_id, "families"] = ",".join(fams)
-        people.at[user_id, "reasons"] = "; ".join(_reasons(evidence, user_id, fams))
+    half = share_fired.loc[flagged, [f"s_{fam}" for fam in FAMILIES]].to_numpy() >= 0.5
+    families, reasons = [], []
+    for user_id, fired_families in zip(flagged, half, strict=True):
+        fams = [fam for fam, on in zip(FAMILIES, fired_families, strict=True) if on]
+        families.append(",".join(fams))
+        reasons.append("; ".join(_reasons(evidence, user_id, fams)))
+    people.loc[flagged, "families"] = families
+    people.loc[flagged, "reasons"] = reasons
     people = people.reset_index(names="user_id")[cols]
     return people.sort_values(["suspicion", "tokens"], ascending=False, ignore_index=True)
 
@@ -656,7 +721,8 @@ def _evidence(suspect: pd.DataFrame) -> dict[str, dict]:
         if s.count()
     }
     ratios = suspect.dropna(subset=["change_ratio"]).groupby("user_id")["change_ratio"].median()
-    out["change"] = {user: (float(r), by_user["week"].min()[user]) for user, r in ratios.items()}
+    first_week = by_user["week"].min()
+    out["change"] = {user: (float(r), first_week[user]) for user, r in ratios.items()}
     return out
 
 

@@ -171,7 +171,12 @@ def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thr
         marts_lo, marts_hi = lo, hi
     # a day either side: a session, gap or lockstep minute can cross into the neighbouring week
     day = timedelta(days=1)
-    detect.run_and_persist(con, settings, weeks=(_monday(plan.first - day), _monday(plan.last + day)))
+    detect.run_and_persist(
+        con,
+        settings,
+        weeks=(min(lo, _monday(plan.first - day)), max(hi, _monday(plan.last + day))),
+        rescore_all=(marts_lo, marts_hi) == EVERY_WEEK,
+    )
     # person weeks whose suspicion the new scores changed, outside the weeks redone anyway
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _flipped AS "
