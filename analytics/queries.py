@@ -218,26 +218,33 @@ class Warehouse:
         scope), depth, org_id, path."""
         return self._frame("q_org_tree", scope)
 
-    def _org_people(self, start: date, end: date, subtree: str | None, scope: Scope) -> pd.DataFrame:
+    def _org_people(
+        self, start: date, end: date, subtree: str | None, scope: Scope, board: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Per person with usage in scope in the period: user_id, display_name (named scopes only), team_id
         (of their latest week in scope), tokens, suspected/scheduled tokens, cost_usd, real_outcomes,
-        active_weeks, suspect_weeks, flagged, and adjusted_tokens as the leaderboard adjusts them."""
+        active_weeks, suspect_weeks, flagged, and adjusted_tokens as the leaderboard adjusts them. `board`: the
+        leaderboard_people result for the same period, subtree and scope when the caller already has it."""
         placed = self._frame("q_org_people", scope, start=start, end=end, subtree=subtree)
-        board = self.leaderboard_people(start, end, None, subtree, scope)
+        if board is None:
+            board = self.leaderboard_people(start, end, None, subtree, scope)
         parts = ["user_id", "tokens", "suspected_tokens", "scheduled_tokens", "cost_usd", "adjusted_tokens", "flagged"]
         people = placed.drop(columns="tokens").merge(board[parts], on="user_id", how="inner")
         adjusted = people["adjusted_tokens"].astype("float64").clip(lower=0)
         people["adjusted_tokens"] = np.minimum(adjusted, people["tokens"])
         return people
 
-    def org_tree(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
+    def org_tree(
+        self, start: date, end: date, scope: Scope = OPERATOR, board: pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """The scope's team tree over the period, as the cells that may be shown (analytics/org.py CELL_COLUMNS):
         no cell, and no cell minus its shown children, covers 1..k-1 people, with k the scope's (1 for a viewer
-        allowed individual views: a lead in their own line, or an admin)."""
+        allowed individual views: a lead in their own line, or an admin). `board`: leaderboard_people for the
+        same period and scope (no tool, no subtree), when the caller already has it."""
         from analytics import org  # the org explorer's engine; imported here to keep this module's imports as they are
 
         k = 1 if scope.individuals else scope.k
-        return org.tree_cells(self.org_teams(scope), self._org_people(start, end, None, scope), k=k)
+        return org.tree_cells(self.org_teams(scope), self._org_people(start, end, None, scope, board), k=k)
 
     def org_people(self, start: date, end: date, subtree: str | None, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The people in `subtree` (None: the whole scope) with usage in the period, by name, for viewers allowed
