@@ -31,10 +31,11 @@ from analytics.warehouse import WarehouseError, get_meta, set_meta, sql_text, tr
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "5"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "6"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
+# 6: dim_people.role (the title without seniority words), read by the leaderboard query
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")

@@ -25,10 +25,7 @@ WITH span AS (
           FROM span GROUP BY ALL)
     GROUP BY user_id
 ), judged AS (
-    -- the role is the title without seniority words, as detection's peer groups use
-    SELECT p.*, COALESCE(nullif(trim(regexp_replace(regexp_replace(lower(COALESCE(d.title, '')),
-               '\b(senior|sr|staff|principal|lead|junior|jr|associate|distinguished|[ivx]+|[0-9]+)\b\.?', ' ', 'g'),
-               '\s+', ' ', 'g')), ''), 'unknown') AS role,
+    SELECT p.*, d.role,
            CASE WHEN p.judged_tokens >= $min_tokens THEN p.outcome_units * 1e6 / p.judged_tokens END AS yield_per_m
     FROM person p JOIN dim_people d USING (user_id)
 ), peers AS (
