@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import statistics
 import subprocess
 import sys
@@ -144,30 +145,39 @@ def _sql_text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _shard_select(con, path: Path, k: int, root: str, own_root: str) -> str:
-    """SELECT of one shard's file with its ids renamed for shard k (k = 0 keeps its own). For k >= 1 its root
-    team goes: its top-level orgs report to `root` (shard 0's) under distinct names, and its chief executive
-    sits in `root` as the head of that division."""
-    source = f"read_parquet({_sql_text(str(path))})"
-    if k == 0:
-        return f"SELECT * FROM {source}"
-    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-    tag, ours, top = f"s{k + 1}", _sql_text(own_root), _sql_text(root)
+def _combined(con, shards: Path, name: str, roots: list[str]) -> str:
+    """One SELECT over every shard's `name` file (shards/shard=k/name; one scan, as DuckDB's sort spills to disk
+    only from a single pipeline: a UNION ALL of one scan per shard ran out of memory at 10 shards), with shard
+    k >= 1's ids renamed. Its root team goes: its top-level orgs report to shard 0's root (`roots[0]`) under
+    distinct names, and its chief executive sits in that root as the head of the division."""
+    files = ", ".join(_sql_text(str(shards / f"shard={k}" / name)) for k in range(len(roots)))
+    source = f"read_parquet([{files}], hive_partitioning = true, hive_types = {{'shard': INTEGER}})"
+    first = _sql_text(str(shards / "shard=0" / name))
+    columns = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM read_parquet({first})").fetchall()]
+    tag, number = "'s' || (shard + 1)", "CAST(shard + 1 AS VARCHAR)"
+    own, top = f"[{', '.join(map(_sql_text, roots))}][shard + 1]", _sql_text(roots[0])
     renamed = {}
     for c in columns:
-        if c in _SHARD_IDS:
-            renamed[c] = f"'{tag}-' || {c}"
-            if c in ("team_id", "parent_team_id"):
-                renamed[c] = f"CASE WHEN {c} = {ours} THEN {top} ELSE {renamed[c]} END"
+        if c in ("team_id", "parent_team_id"):
+            renamed[c] = f"CASE WHEN shard = 0 THEN {c} WHEN {c} = {own} THEN {top} ELSE {tag} || '-' || {c} END"
+        elif c in _SHARD_IDS:
+            renamed[c] = f"CASE WHEN shard = 0 THEN {c} ELSE {tag} || '-' || {c} END"
         elif c in _SHARD_IDENTITIES:
-            renamed[c] = f"CASE WHEN {c} LIKE '%@%' THEN regexp_replace({c}, '@', '+{tag}@') ELSE '{tag}-' || {c} END"
+            renamed[c] = (
+                f"CASE WHEN shard = 0 THEN {c} WHEN {c} LIKE '%@%' THEN regexp_replace({c}, '@', '+' || {tag} || '@') "
+                f"ELSE {tag} || '-' || {c} END"
+            )
     if "parent_team_id" in columns and "team_name" in columns:
-        renamed["team_name"] = f"CASE WHEN parent_team_id = {ours} THEN team_name || ' {k + 1}' ELSE team_name END"
+        renamed["team_name"] = (
+            f"CASE WHEN shard > 0 AND parent_team_id = {own} THEN team_name || ' ' || {number} ELSE team_name END"
+        )
     if "team_id" in columns and "title" in columns:
-        renamed["title"] = f"CASE WHEN team_id = {ours} THEN 'President, division {k + 1}' ELSE title END"
+        renamed["title"] = (
+            f"CASE WHEN shard > 0 AND team_id = {own} THEN 'President, division ' || {number} ELSE title END"
+        )
     replace = f" REPLACE ({', '.join(f'{e} AS {c}' for c, e in renamed.items())})" if renamed else ""
-    where = " WHERE parent_team_id IS NOT NULL" if path.name == "teams.parquet" else ""
-    return f"SELECT *{replace} FROM {source}{where}"
+    where = " WHERE shard = 0 OR parent_team_id IS NOT NULL" if name == "teams.parquet" else ""
+    return f"SELECT * EXCLUDE (shard){replace} FROM {source}{where}"
 
 
 def _generate_sharded(out: Path, users: int, days: int) -> dict:
@@ -189,43 +199,37 @@ def _generate_sharded(out: Path, users: int, days: int) -> dict:
     people = events = 0
     try:
         for k, size in enumerate(sizes):
-            files = demo.generate(shards / str(k), users=size, days=days, seed=SEED + k, end=END)
+            files = demo.generate(shards / f"shard={k}", users=size, days=days, seed=SEED + k, end=END)
             people, events = people + files.people, events + files.events
             del files
         gen = out / "generated"
         (gen / "eval").mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
+        con.execute("SET enable_progress_bar = false")  # stdout carries the phase's result alone
         con.execute(f"SET memory_limit = '{SHARD_MEMORY}'")
         con.execute(f"SET temp_directory = {_sql_text(str(shards / 'spill'))}")
         roots = [
             con.execute(
                 "SELECT team_id FROM read_parquet(?) WHERE parent_team_id IS NULL",
-                [str(shards / str(k) / "teams.parquet")],
+                [str(shards / f"shard={k}" / "teams.parquet")],
             ).fetchone()[0]
             for k in range(count)
         ]
 
-        def combined(name: str) -> str:
-            return " UNION ALL ".join(
-                f"({_shard_select(con, shards / str(k) / name, k, roots[0], roots[k])})" for k in range(count)
-            )
-
-        names = sorted(str(p.relative_to(shards / "0")) for p in (shards / "0").rglob("*.parquet"))
+        names = sorted(str(p.relative_to(shards / "shard=0")) for p in (shards / "shard=0").rglob("*.parquet"))
         for name in (n for n in names if n != "usage_events.parquet"):
             order = f" ORDER BY {_SHARD_ORDER[name]}" if name in _SHARD_ORDER else ""
-            target = _sql_text(str(gen / name))
-            con.execute(
-                f"COPY (SELECT * FROM ({combined(name)}){order}) TO {target} (FORMAT parquet, COMPRESSION zstd)"
-            )
-        every = [str(shards / str(k) / "usage_events.parquet") for k in range(count)]
+            rows = f"SELECT * FROM ({_combined(con, shards, name, roots)}){order}"
+            con.execute(f"COPY ({rows}) TO {_sql_text(str(gen / name))} (FORMAT parquet, COMPRESSION zstd)")
+        every = [str(shards / f"shard={k}" / "usage_events.parquet") for k in range(count)]
         # the latest 1 % of events (by time, over every shard) arrive later, as a second batch
         cutoff = con.execute("SELECT quantile_disc(ts, 0.99) FROM read_parquet(?)", [every]).fetchone()[0]
         for name, where in (("batch1", "ts < ?"), ("batch2", "ts >= ?")):
             (out / name).mkdir(exist_ok=True)
             target = _sql_text(str(out / name / "usage_events.parquet"))
+            rows = f"SELECT * FROM ({_combined(con, shards, 'usage_events.parquet', roots)}) WHERE {where} ORDER BY ts"
             con.execute(
-                f"COPY (SELECT * FROM ({combined('usage_events.parquet')}) WHERE {where} ORDER BY ts) "
-                f"TO {target} (FORMAT parquet)",
+                f"COPY ({rows}) TO {target} (FORMAT parquet)",
                 [cutoff],
             )
         con.close()
@@ -536,7 +540,11 @@ def _child(phase: str, **kwargs) -> dict:
     )
     if done.returncode != 0:
         lines = done.stderr.strip().splitlines()
-        raise WarehouseError(f"bench {phase} phase failed: {lines[-1] if lines else f'exit {done.returncode}'}")
+        # the exception's line: some messages (DuckDB's out-of-memory one) run on with advice after it
+        error = next((line for line in reversed(lines) if re.match(r"[\w.]+(Error|Exception): ", line)), None)
+        raise WarehouseError(
+            f"bench {phase} phase failed: {error or (lines[-1] if lines else f'exit {done.returncode}')}"
+        )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
