@@ -240,3 +240,11 @@ def test_the_pandas_app_is_not_run_when_it_would_not_fit(sharded_run):
     text = bench.text(out)
     assert "pandas app: not run: the frame would need" in text and "GiB" in text
     assert "in 3 shards" in text and "ratio" not in text
+
+
+def test_a_shard_is_built_in_a_process_of_its_own(tmp_path):
+    built = bench._child("shard", folder=str(tmp_path / "shard=0"), users=20, days=14, seed=bench.SEED)
+    assert built["people"] == 20 and built["events"] > 0 and built["peak_rss_mb"] > 0
+    assert (tmp_path / "shard=0" / "usage_events.parquet").exists() and (
+        tmp_path / "shard=0" / "teams.parquet"
+    ).exists()
