@@ -1,22 +1,30 @@
-"""Load test: concurrent browser sessions click through the app while the real CLI ingests new days.
+"""Load test: concurrent sessions click through the app while the real CLI ingests new days.
 
 python -m tests.load_sessions                          # 20 sessions, 3 ingests, a fresh 2,000-person demo
 python -m tests.load_sessions --sessions 5 --ingests 1 --users 300 --days 40 --minutes 1
 python -m tests.load_sessions --db data/usage.duckdb   # start from a copy of an existing database
+python -m tests.load_sessions --client browser         # real Chromium sessions instead of protocol clients
 
-One `streamlit run` server; one Chromium with a browser context per session (Playwright's async API). Each
-session views the app as one role of the demo's "View as" switch (Admin, Leadership, Finance, a team lead,
+One `streamlit run` server. A session is a client of one of two kinds (`--client`):
+- `protocol` (the default): tests/streamlit_client.py, which speaks Streamlit's own websocket protocol as its
+  frontend does (the same messages, widget values, page changes and fragment auto reruns) but runs no
+  JavaScript and draws nothing. Twenty of them cost little CPU, so the server is what is measured.
+- `browser`: one Chromium with a browser context per session (Playwright's async API). On two cores twenty
+  Chromium contexts take more CPU than the server (a few renders then fail for the client's sake).
+Each session views the app as one role of the demo's "View as" switch (Admin, Leadership, Finance, a team lead,
 a member, in turn) and clicks through the pages its navigation shows, pausing 5-15 s between clicks. A
 member has one page and no navigation, so it re-renders My usage by switching the view to a team lead and
-back. Sessions join one after another (each first load parses Streamlit's and Plotly's JavaScript, and
-twenty at once starve two cores). Once all have joined, `python -m analytics ingest` loads one batch after
+back. Sessions join one after another (a browser's first load parses Streamlit's and Plotly's JavaScript,
+and twenty at once starve two cores). Once all have joined, `python -m analytics ingest` loads one batch after
 another in its own process: each batch copies an existing day of events, daily rows and outcomes (new ids)
 to the day after the newest, so every ingest moves the data's last day on by one.
 
-A render is timed from the click until the page's title is drawn and Streamlit's running indicator is gone.
-It fails on a timeout (`--timeout`, 90 s), an exception box, any error alert (a lock error or "Cannot open
-the database" among them), a JavaScript error in the page, or a page with nothing under its title 2 s after
-the run finished. A failed render leaves a screenshot in `<workdir>/failures/`.
+A render is timed from the click until the page's title is drawn and Streamlit's running indicator is gone
+(protocol: from sending the rerun until its final `script_finished`). It fails on a timeout (`--timeout`,
+90 s), an exception box, any error alert (a lock error or "Cannot open the database" among them), a
+JavaScript error in the page (protocol: a page not found, a closed websocket, or a finished run without the
+expected title or viewer), or a page with nothing under its title 2 s after the run finished. A failed render
+leaves a screenshot (protocol: the page as text) in `<workdir>/failures/`.
 
 Freshness: one more session (Admin) sits idle on the Data page, clicking nothing, and reads the newest
 "Last day" in its Sources table; for each ingest, the time from the snapshot being published (the mtime of
@@ -46,10 +54,12 @@ from pathlib import Path
 import numpy as np
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, ROOT, streamlit_server
+from tests.streamlit_client import SIDEBAR
 
 ROLES = ("Admin", "Leadership", "Finance", "Team lead", "Member")
 BLANK_GRACE_S = 2.0  # a page shown with nothing under its title is blank when it still is this much later
 STALE_GRACE_S = 4.0  # a click this long after a publish must show the new data (the app re-reads the pointer every 2 s)
+CLIENT_CPU = "load test (this process: protocol clients or Playwright's side)"
 
 KIND = {"Admin": "admin", "Leadership": "leadership", "Finance": "finance", "Team lead": "lead", "Member": "member"}
 NAV_JS = """() => [...document.querySelectorAll('[data-testid="stSidebarNav"] a')]
@@ -405,6 +415,168 @@ async def watcher(run: Run, browser) -> None:
         await context.close()
 
 
+# -- the sessions, over Streamlit's websocket protocol (--client protocol) --------------------------------
+
+
+def protocol_last_day(client) -> str | None:
+    """The newest "Last day" in the first table that has one (the Data page's Sources): its column is the one
+    labelled "Last day", or else a date column named like last_day; as YYYY-MM-DD."""
+    import pyarrow.types as pat
+
+    for labels, table in client.dataframes():
+        names = [n for n, label in labels.items() if label == "Last day" and n in table.column_names]
+        names = names or [
+            f.name
+            for f in table.schema
+            if "last_day" in f.name.lower().replace(" ", "_") and (pat.is_temporal(f.type) or pat.is_string(f.type))
+        ]
+        if names:
+            days = sorted(str(v)[:10] for v in table.column(names[0]).to_pylist() if v is not None)
+            return days[-1] if days else None
+    return None
+
+
+def protocol_viewing(client, viewing: str) -> bool:
+    return any(c.startswith("Viewing as") and c.endswith(viewing) for c in client.captions(SIDEBAR))
+
+
+async def timed_protocol(
+    run: Run, client, session: int, role: str, title: str | None, action, *, label=None, viewing=None
+) -> Render:
+    """`timed` for a protocol client: do `action` (a request), then check the page its final run left."""
+    started = time.time()
+    failure, seconds = "", 0.0
+    try:
+        result = await action()
+        seconds = result.seconds
+        if result.page_not_found:
+            failure = "page not found"
+        elif result.compile_error:
+            failure = f"exception box: {result.compile_error[:300]}"
+    except Exception as exc:  # ClientError: a timeout or a closed websocket
+        seconds = time.time() - started
+        failure = f"timeout or error: {str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__}"
+    last_day = None
+    if not failure:
+        if client.main_count() < 2:  # as in the browser: blank only if it stays so
+            await asyncio.sleep(BLANK_GRACE_S)
+            await client.settled()
+        titles = client.titles()
+        if client.exceptions():
+            failure = f"exception box: {client.exceptions()[0][:300]}"
+        elif client.error_alerts():
+            failure = f"error alert: {client.error_alerts()[0][:300]}"
+        elif client.problems:
+            failure = f"protocol: {client.problems[-1][:200]}"
+        elif not titles or (title and title not in titles):
+            failure = f"title {title or 'any'!r} not shown after the run finished (titles: {titles})"
+        elif viewing and not protocol_viewing(client, viewing):
+            failure = f"viewer {viewing!r} not shown (captions: {client.captions(SIDEBAR)})"
+        elif client.main_count() < 2:
+            failure = "blank page: nothing under the title"
+        elif title == "Data":
+            last_day = protocol_last_day(client)
+    render = Render(session, role, label or title or "?", started, seconds, failure, last_day)
+    if failure:  # what the session saw, for the reader of the report
+        run.shots.mkdir(exist_ok=True)
+        with contextlib.suppress(Exception):
+            (run.shots / f"{session}-{len(run.renders)}.txt").write_text(f"{failure}\n\n{client.describe()}\n")
+    run.record(render)
+    return render
+
+
+async def protocol_session(run: Run, index: int, role: str) -> None:
+    """`session`, as a protocol client: the same role, clicks, pauses and records."""
+    from tests.streamlit_client import StreamlitClient
+
+    rng = random.Random(index)
+    client = StreamlitClient(run.url, timeout=run.args.timeout)
+
+    async def think() -> bool:
+        await asyncio.sleep(rng.uniform(run.args.think_min, run.args.think_max))
+        return not run.stop.is_set()
+
+    def timed(title, action, **kw):
+        return timed_protocol(run, client, index, role, title, action, **kw)
+
+    try:
+        if index:
+            await run.joined[index - 1].wait()
+        await asyncio.sleep(run.args.stagger)
+        first = await timed("Overview", client.open, label="(first load: Overview)")
+        run.joined[index].set()
+        if first.failure:
+            return
+        box = client.selectbox("View as")
+        choices = list(box.options) if box else []
+        leads = [c for c in choices if c.startswith("Team lead of")]
+        lead = leads[index % len(leads)] if leads else "Admin"
+        choice = {"Team lead": lead}.get(role, role)
+        if role != "Admin":
+            switch = await timed(
+                None, lambda: client.choose("View as", choice), label="(View as)", viewing=f"· {KIND[role]}"
+            )
+            if switch.failure:
+                return
+        titles = client.nav_titles()
+        while titles and await think():
+            for title in titles:
+                if title not in client.nav_titles():
+                    continue
+                await timed(title, lambda title=title: client.open_page(title))
+                if not await think():
+                    break
+            titles = client.nav_titles()
+        others = [(lead, "lead"), (choice, KIND[role])]
+        turn = 0
+        while not titles and await think():
+            other, kind = others[turn % 2]
+            turn += 1
+            await timed(
+                "My usage",
+                lambda other=other: client.choose("View as", other),
+                label="My usage (View as)",
+                viewing=f"· {kind}",
+            )
+    finally:
+        run.joined[index].set()
+        await client.close()
+
+
+async def protocol_watcher(run: Run) -> None:
+    """`watcher`, as a protocol client: an Admin idle on the Data page, which only its fragment's auto reruns
+    (every FOLLOW_EVERY_S) bring new data to."""
+    from tests.streamlit_client import StreamlitClient
+
+    client = StreamlitClient(run.url, timeout=run.args.timeout)
+    try:
+        await client.open()
+        await timed_protocol(run, client, -1, "Admin (idle)", "Data", lambda: client.open_page("Data"))
+        reported = set()
+        while not run.stop.is_set():
+            shown = protocol_last_day(client)
+            now = time.time()
+            for ingest in run.ingests:
+                if (
+                    ingest.expected_last_day
+                    and ingest.shown_idle is None
+                    and shown
+                    and shown >= ingest.expected_last_day
+                ):
+                    ingest.shown_idle = now
+            seen = (
+                client.exceptions()
+                or client.error_alerts()
+                or ([f"websocket {client.closed}"] if client.closed else [])
+            )
+            if seen and seen[0] not in reported:  # once per problem (the browser's watcher says it every 0.5 s)
+                reported.add(seen[0])
+                run.record(Render(-1, "Admin (idle)", "Data", now, 0.0, f"while idle: {seen[0][:200]}"))
+            await asyncio.sleep(0.5)
+    finally:
+        await client.close()
+
+
 async def ingester(run: Run, batches: list[tuple[list[Path], int]]) -> None:
     """Load the batches one after another with the real CLI, `--ingest-every` seconds apart (start to start)."""
     from analytics import snapshots
@@ -479,6 +651,14 @@ def _descendants_cpu() -> dict[int, tuple[str, float]]:
     return out
 
 
+def _own_cpu() -> float:
+    """CPU seconds (user + system, all threads) of this process."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def sample_load(run: Run) -> None:
     while not run.stop.is_set():
         run.load.append(os.getloadavg()[0])
@@ -488,29 +668,41 @@ async def sample_load(run: Run) -> None:
 
 
 async def drive(run: Run, batches) -> None:
+    """Start the sessions and the idle watcher of the chosen client kind, then the ingests; stop when done."""
+    if run.args.client == "protocol":
+        await orchestrate(run, batches, lambda i, role: protocol_session(run, i, role), lambda: protocol_watcher(run))
+        return
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            roles = session_roles(run.args)
-            tasks = [asyncio.create_task(session(run, browser, i, role)) for i, role in enumerate(roles)]
-            tasks += [asyncio.create_task(watcher(run, browser)), asyncio.create_task(sample_load(run))]
-            loading = asyncio.create_task(ingester(run, batches))
-            await asyncio.gather(*(joined.wait() for joined in run.joined))
-            run.all_joined = time.time()
-            deadline = run.all_joined + run.args.minutes * 60
-            await loading
-            # Keep clicking until the planned time is up and the last ingest has shown (or had 60 s to show).
-            last = run.ingests[-1] if run.ingests else None
-            while time.time() < deadline or (
-                last and last.shown_idle is None and time.time() < last.published + run.args.freshness_limit
-            ):
-                await asyncio.sleep(0.5)
-            run.stop.set()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await orchestrate(
+                run, batches, lambda i, role: session(run, browser, i, role), lambda: watcher(run, browser)
+            )
         finally:
             await browser.close()
+
+
+async def orchestrate(run: Run, batches, start_session, start_watcher) -> None:
+    cpu0 = _own_cpu()
+    roles = session_roles(run.args)
+    tasks = [asyncio.create_task(start_session(i, role)) for i, role in enumerate(roles)]
+    tasks += [asyncio.create_task(start_watcher()), asyncio.create_task(sample_load(run))]
+    loading = asyncio.create_task(ingester(run, batches))
+    await asyncio.gather(*(joined.wait() for joined in run.joined))
+    run.all_joined = time.time()
+    deadline = run.all_joined + run.args.minutes * 60
+    await loading
+    # Keep clicking until the planned time is up and the last ingest has shown (or had 60 s to show).
+    last = run.ingests[-1] if run.ingests else None
+    while time.time() < deadline or (
+        last and last.shown_idle is None and time.time() < last.published + run.args.freshness_limit
+    ):
+        await asyncio.sleep(0.5)
+    run.stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    run.cpu[os.getpid()] = (CLIENT_CPU, _own_cpu() - cpu0)
 
 
 # -- the report -------------------------------------------------------------------------------------------
@@ -556,6 +748,7 @@ def summarise(run: Run) -> dict:
         )
     not_shown = [i["batch"] for i in ingests if i["shown_idle_after_s"] is None]
     return {
+        "client": run.args.client,
         "sessions": run.args.sessions,
         "roles": {role: session_roles(run.args).count(role) for role in ROLES},
         "seconds": round(time.time() - run.t0),
@@ -582,8 +775,9 @@ def print_table(summary: dict) -> None:
     def fmt(v):
         return "-" if v is None else f"{v:.2f}"
 
+    roles = ", ".join(f"{n} {r}" for r, n in summary["roles"].items() if n)
     print(
-        f"{summary['sessions']} sessions ({', '.join(f'{n} {r}' for r, n in summary['roles'].items() if n)}) "
+        f"{summary['sessions']} {summary['client']} sessions ({roles}) "
         f"+ 1 idle on Data, {summary['seconds']} s (all joined after {summary['joined_after_s']} s), "
         f"{len(summary['ingests'])} ingests; "
         f"load average (1 min) mean {summary['load_avg_1min_mean']}, max {summary['load_avg_1min_max']} "
@@ -618,7 +812,12 @@ def print_table(summary: dict) -> None:
 
 
 def run_load(args, workdir: Path) -> dict:
-    """Build or copy the database, prepare the batches, serve it, and drive the sessions and the ingests."""
+    """Build or copy the database, prepare the batches, serve it, drive the sessions and the ingests: the summary."""
+    return summarise(run_sessions(args, workdir))
+
+
+def run_sessions(args, workdir: Path) -> Run:
+    """`run_load` without the summary: the run with every render and ingest it recorded."""
     if args.db:
         db = workdir / "usage.duckdb"
         shutil.copyfile(args.db, db)  # the load test writes; the given database is never changed
@@ -630,7 +829,7 @@ def run_load(args, workdir: Path) -> dict:
     with streamlit_server(db, env={"GOODHART_AUTH_HEADER": ""}) as url:
         run = Run(args, url, db, workdir)
         asyncio.run(drive(run, batches))
-    return summarise(run)
+    return run
 
 
 def _roles(text: str) -> list[str]:
@@ -646,6 +845,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--db", type=Path, default=None, help="start from a copy of this database (default: a new demo)")
     p.add_argument("--users", type=int, default=2000, help="people in the demo built when --db is not given")
     p.add_argument("--days", type=int, default=120, help="days of history in that demo")
+    p.add_argument(
+        "--client",
+        choices=("protocol", "browser"),
+        default="protocol",
+        help="protocol: Streamlit's websocket protocol, no browser (default); browser: Chromium through Playwright",
+    )
     p.add_argument("--sessions", type=int, default=20, help="concurrent clicking sessions (plus one idle)")
     p.add_argument(
         "--roles",

@@ -1,0 +1,92 @@
+"""The protocol client (tests/streamlit_client.py): the widget values it sends, and a real `streamlit run` of
+the app driven through it: the first run lands on the Overview with the admin's navigation, the Data page's
+Sources table decodes to the data's last day, and viewing as the member leaves My usage alone."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from streamlit.proto.Element_pb2 import Element
+
+from tests.browser import streamlit_server
+from tests.load_sessions import protocol_last_day, shown_last_day
+from tests.streamlit_client import FINISHED, MAIN, SIDEBAR, ClientError, StreamlitClient, widget_value
+
+
+def test_widget_values_are_the_drawn_default_or_the_value_the_server_set():
+    box = Element()
+    box.selectbox.id, box.selectbox.default = "box", 1
+    box.selectbox.options[:] = ["Admin", "Member"]
+    assert widget_value(box).string_value == "Member"
+    box.selectbox.set_value, box.selectbox.raw_value = True, "Admin"
+    assert widget_value(box).string_value == "Admin"
+
+    dates = Element()
+    dates.date_input.id = "range"
+    dates.date_input.default[:] = ["2026-01-01", "2026-03-31"]
+    assert list(widget_value(dates).string_array_value.data) == ["2026-01-01", "2026-03-31"]
+
+    in_form = Element()
+    in_form.text_input.id, in_form.text_input.form_id, in_form.text_input.default = "name", "form", "x"
+    assert widget_value(in_form) is None  # a form's widgets go with its submit only
+
+    button = Element()
+    button.button.id = "go"
+    assert widget_value(button) is None  # a trigger, not a value
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_db, tmp_path_factory):
+    audit = tmp_path_factory.mktemp("client-audit") / "audit.jsonl"  # not the one beside the shared database
+    env = {"GOODHART_AUTH_HEADER": "", "GOODHART_AUDIT": str(audit), "STREAMLIT_SERVER_FILE_WATCHER_TYPE": "none"}
+    with streamlit_server(demo_db, env=env) as url:
+        yield url
+
+
+def test_the_client_loads_the_app_clicks_a_page_and_switches_the_viewer(app_url, demo_db):
+    async def scenario():
+        client = StreamlitClient(app_url, timeout=60)
+        try:
+            first = await client.open()
+            # "/" is a hidden landing page that moves on to the role's first page: two runs, the last one final
+            assert (first.status, first.runs, first.page_not_found) == (FINISHED, 2, False)
+            assert client.titles() == ["Overview"]
+            nav = client.nav_titles()
+            # the demo admin is nobody in the data, so has no My usage page
+            assert nav[0] == "Overview" and {"Data", "Audit log"} <= set(nav) and "My usage" not in nav
+            assert "Viewing as Demo admin · admin" in client.captions(SIDEBAR)
+            assert client.main_count() > 5 and not client.exceptions() and not client.error_alerts()
+
+            # a page change carries the main script's widgets (the sidebar's), not the page's
+            sidebar = [s for s in client.shown(SIDEBAR) if s.element.WhichOneof("type") in ("selectbox", "date_input")]
+            assert len(sidebar) == 2 and all(s.script_hash == client.main_hash for s in sidebar)
+            assert all(s.script_hash != client.main_hash for s in client.shown(MAIN) if s.element.HasField("heading"))
+
+            leadership = await client.choose("View as", "Leadership")
+            assert leadership.status == FINISHED and client.titles() == ["Overview"]
+            await client.open_page("Leaderboards")
+            assert client.titles() == ["Leaderboards"]
+            assert any(c.endswith("· leadership") for c in client.captions(SIDEBAR))
+            await client.choose("View as", "Admin")
+
+            data = await client.open_page("Data")
+            assert data.status == FINISHED and client.titles() == ["Data"]
+            assert protocol_last_day(client) == shown_last_day(demo_db)
+
+            box = client.selectbox("View as")
+            assert box is not None and "Member" in box.options
+            switched = await client.choose("View as", "Member")
+            # the member has no Data page: the run falls back to the landing page, which moves on to My usage
+            assert switched.status == FINISHED and not switched.page_not_found
+            assert client.titles() == ["My usage"]
+            assert [p.page_name for p in client.visible_pages()] == ["My usage"]
+            assert client.nav_titles() == []  # one page: the sidebar shows no navigation
+            assert any(c.startswith("Viewing as") and c.endswith("· member") for c in client.captions(SIDEBAR))
+            with pytest.raises(ClientError):
+                await client.open_page("Data")
+            assert not client.problems and not client.closed
+        finally:
+            await client.close()
+
+    asyncio.run(scenario())
