@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -31,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import MEMORY_LIMIT, sql_text
+from analytics.warehouse import MEMORY_LIMIT, sql_text, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -94,10 +95,40 @@ def _event_features(
     _run_script(con, "detect_events", _params(t, since=since, until=until, lo=lo, hi=hi))
 
 
+def _event_features_by_chunk(
+    con: duckdb.DuckDBPyConnection,
+    since: date,
+    until: date,
+    lo: date,
+    hi: date,
+    t: Thresholds,
+    keep: Callable[[date, date, bool], None],
+) -> None:
+    """_event_features for the weeks [lo, hi], CHUNK_WEEKS at a time (each reading its events and a day either
+    side, within [since, until]), so a run over a year of a large company's events stays within memory; `keep`
+    stores each chunk's tables (its first and last Monday, and whether it is the first chunk)."""
+    for first_week, last_week in week_chunks(lo, hi):
+        read_since = max(since, first_week - timedelta(days=1))
+        read_until = min(until, last_week + timedelta(days=7))
+        _event_features(con, read_since, read_until, first_week, last_week, t)
+        keep(first_week, last_week, first_week == lo)
+
+
 def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds | None = None) -> Detection:
     """Score the days [since, until] from scratch (the `detect` command); stores nothing."""
     t = t or Thresholds()
-    _event_features(con, since, until, _monday(since), _monday(until), t)
+
+    def gather(_first: date, _last: date, start: bool) -> None:
+        for table in ("_det_event_week", "_det_partners"):
+            if start:
+                con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_all AS SELECT * FROM {table}")
+            else:
+                con.execute(f"INSERT INTO {table}_all SELECT * FROM {table}")
+
+    _event_features_by_chunk(con, since, until, _monday(since), _monday(until), t, gather)
+    for table in ("_det_event_week", "_det_partners"):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_all")
+        con.execute(f"DROP TABLE {table}_all")
     return _score(con, since, until, t)
 
 
@@ -197,7 +228,10 @@ def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t:
         else:
             con.execute(f"DELETE FROM {table} WHERE week BETWEEN ? AND ?", [lo, hi])
             con.execute(f"INSERT INTO {table} BY NAME {query}")
-    # the scoring reads every stored week
+
+
+def _load_event_features(con: duckdb.DuckDBPyConnection) -> None:
+    """The stored event features of every week, as the temporary tables the scoring reads."""
     con.execute("CREATE OR REPLACE TEMP TABLE _det_event_week AS SELECT * FROM det_event_week")
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _det_partners AS "
@@ -261,6 +295,7 @@ def run_and_persist(
         found = _empty_detection()
         _event_features(con, date(2000, 1, 3), date(2000, 1, 2), date(2000, 1, 3), date(2000, 1, 2), t)
         _store_event_features(con, date.min, date.min, t, whole=True)
+        _load_event_features(con)
         for statement in _statements(sql_text("detect_cleanup")):
             con.execute(statement)
         persist(con, found)
@@ -272,10 +307,16 @@ def run_and_persist(
     before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
     con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
     try:
-        read_since = since if whole else max(since, lo - timedelta(days=1))
-        read_until = until if whole else min(until, hi + timedelta(days=7))
-        _event_features(con, read_since, read_until, lo, hi, t)
-        _store_event_features(con, lo, hi, t, whole=whole)
+        _event_features_by_chunk(
+            con,
+            since,
+            until,
+            lo,
+            hi,
+            t,
+            lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
+        )
+        _load_event_features(con)
         found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     finally:
         con.execute("SET memory_limit = ?", [before])

@@ -6,6 +6,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -226,6 +227,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 def sql_text(name: str) -> str:
     """The text of analytics/sql/<name>.sql (one named query per file)."""
     return resources.files("analytics").joinpath("sql", f"{name}.sql").read_text()
+
+
+# Weeks of events a refresh or detection reads at a time: at 100 M events a year, about 8 M events, so the
+# work of one chunk stays within the writer's memory instead of spilling the whole year to disk.
+CHUNK_WEEKS = 2
+
+
+def week_chunks(lo: date, hi: date, weeks: int | None = None) -> Iterator[tuple[date, date]]:
+    """The Mondays [lo, hi] as consecutive (first, last) Monday pairs of at most `weeks` (default CHUNK_WEEKS)
+    weeks; none if lo > hi."""
+    weeks = weeks or CHUNK_WEEKS
+    first = lo
+    while first <= hi:
+        last = min(first + timedelta(days=7 * (weeks - 1)), hi)
+        yield first, last
+        first = last + timedelta(days=7)
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:

@@ -157,3 +157,17 @@ def test_changed_people_or_prices_make_the_refresh_whole(files, tmp_path):
     load_prices(con, prices)
     marts.refresh(con)
     assert marts.last_refresh(con).startswith("whole")
+
+
+def test_a_rebuild_in_chunks_of_one_week_equals_one_in_a_single_chunk(files, tmp_path, monkeypatch):
+    """Whole rebuilds read events a few weeks at a time (a day either side); the chunk size changes nothing."""
+    from analytics import warehouse
+
+    con = connect(tmp_path / "w.duckdb")
+    _load(
+        con, [files / name for name in ("teams.parquet", "people.parquet", "usage_events.parquet", "outcomes.parquet")]
+    )
+    monkeypatch.setattr(warehouse, "CHUNK_WEEKS", 1)
+    single_weeks = _whole(con)
+    monkeypatch.setattr(warehouse, "CHUNK_WEEKS", 100)
+    _assert_same(single_weeks, _whole(con))

@@ -104,15 +104,21 @@ GROUP BY ALL;
 
 -- Lockstep: a person's turn starts that fall within a minute of a prompt-sharing partner's.
 CREATE OR REPLACE TEMP TABLE _det_lockstep AS
-WITH minutes AS (
-    SELECT DISTINCT user_id, CAST(date_trunc('week', local_ts) AS DATE) AS week, CAST(epoch(ts) // 60 AS BIGINT) AS m
-    FROM _det_events WHERE is_turn
-      AND user_id IN (SELECT user_id FROM _det_partners WHERE shared >= $min_shared_prompts)
+WITH paired AS (
+    SELECT user_id, week, other_user FROM _det_partners WHERE shared >= $min_shared_prompts
+), minutes AS (
+    -- a person's turn minutes in a week they share prompts with someone (the share is judged only then)
+    SELECT DISTINCT e.user_id, CAST(date_trunc('week', e.local_ts) AS DATE) AS week, CAST(epoch(e.ts) // 60 AS BIGINT) AS m
+    FROM _det_events e
+    WHERE e.is_turn AND (e.user_id, CAST(date_trunc('week', e.local_ts) AS DATE)) IN (SELECT (user_id, week) FROM paired)
+), partner_minutes AS (
+    SELECT DISTINCT user_id, CAST(epoch(ts) // 60 AS BIGINT) AS m
+    FROM _det_events WHERE is_turn AND user_id IN (SELECT other_user FROM paired)
 ), close AS (
     SELECT DISTINCT a.user_id, a.week, a.m
     FROM minutes a
-    JOIN _det_partners p ON p.user_id = a.user_id AND p.week = a.week AND p.shared >= $min_shared_prompts
-    JOIN minutes b ON b.user_id = p.other_user AND b.m BETWEEN a.m - 1 AND a.m + 1
+    JOIN paired p ON p.user_id = a.user_id AND p.week = a.week
+    JOIN partner_minutes b ON b.user_id = p.other_user AND b.m BETWEEN a.m - 1 AND a.m + 1
 )
 SELECT a.user_id, a.week, count(*) AS minutes, count(c.m) AS lockstep_minutes
 FROM minutes a LEFT JOIN close c USING (user_id, week, m) GROUP BY ALL;
