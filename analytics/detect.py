@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import MEMORY_LIMIT, sql_text, week_chunks
+from analytics.warehouse import sql_text, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -303,23 +303,18 @@ def run_and_persist(
     since, until = bounds
     whole = weeks is None or not has_event_features(con)
     lo, hi = (_monday(since), _monday(until)) if whole else weeks
-    # The writer's connection has no memory limit of its own; detection keeps to the serving one's.
-    before = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    con.execute("SET memory_limit = ?", [MEMORY_LIMIT])
-    try:
-        _event_features_by_chunk(
-            con,
-            since,
-            until,
-            lo,
-            hi,
-            t,
-            lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
-        )
-        _load_event_features(con)
-        found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
-    finally:
-        con.execute("SET memory_limit = ?", [before])
+    # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
+    _event_features_by_chunk(
+        con,
+        since,
+        until,
+        lo,
+        hi,
+        t,
+        lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
+    )
+    _load_event_features(con)
+    found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     persist(con, found)
     return found
 
