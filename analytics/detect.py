@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import sql_text, week_chunks
+from analytics.warehouse import monday, sql_text, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -83,10 +83,6 @@ def _run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None
         con.execute(statement, used or None)
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
-
-
 def _event_features(
     con: duckdb.DuckDBPyConnection, since: date, until: date, lo: date, hi: date, t: Thresholds
 ) -> None:
@@ -125,7 +121,7 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
             else:
                 con.execute(f"INSERT INTO {table}_all SELECT * FROM {table}")
 
-    _event_features_by_chunk(con, since, until, _monday(since), _monday(until), t, gather)
+    _event_features_by_chunk(con, since, until, monday(since), monday(until), t, gather)
     for table in ("_det_event_week", "_det_partners"):
         con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_all")
         con.execute(f"DROP TABLE {table}_all")
@@ -302,7 +298,7 @@ def run_and_persist(
         return found
     since, until = bounds
     whole = weeks is None or not has_event_features(con)
-    lo, hi = (_monday(since), _monday(until)) if whole else weeks
+    lo, hi = (monday(since), monday(until)) if whole else weeks
     # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
     _event_features_by_chunk(
         con,

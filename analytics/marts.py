@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from analytics import detect, thresholds
-from analytics.warehouse import WarehouseError, get_meta, set_meta, sql_text, transaction, week_chunks
+from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_text, transaction, week_chunks
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
@@ -111,17 +111,13 @@ def plan_refresh(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds
     first, last, held_first, held_last = con.execute(sql_text("q_changed_weeks"), {"batch": int(done)}).fetchone()
     if first is None:
         return Plan(False, EVERY_WEEK[1], EVERY_WEEK[0])  # nothing new: lo > hi
-    lo, hi = _monday(first), _monday(last)
+    lo, hi = monday(first), monday(last)
     # weeks with no rows between the data held and the new rows still get their headcount rows
-    if held_last is not None and hi > _monday(held_last):
-        lo = min(lo, _monday(held_last) + timedelta(days=7))
-    if held_first is not None and lo < _monday(held_first):
-        hi = max(hi, _monday(held_first) - timedelta(days=7))
+    if held_last is not None and hi > monday(held_last):
+        lo = min(lo, monday(held_last) + timedelta(days=7))
+    if held_first is not None and lo < monday(held_first):
+        hi = max(hi, monday(held_first) - timedelta(days=7))
     return Plan(False, lo, hi, first=first, last=last)
-
-
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
 
 
 def _inputs_signature(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) -> str:
@@ -147,20 +143,38 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) ->
     first, last = _loaded_weeks(con)
     with _step("marts from events"):
         for mart in BY_WEEK:  # a few weeks of events at a time, in order (so each table stays ordered by day)
-            con.execute(
-                f"CREATE OR REPLACE TABLE {mart} AS SELECT * FROM ({sql_text(mart)}) LIMIT 0", {"lo": hi, "hi": lo}
-            )
+            _create(con, mart, hi, lo)  # an empty range: the table with its columns and no rows
             for chunk_lo, chunk_hi in week_chunks(first, last):
-                con.execute(f"INSERT INTO {mart} BY NAME {sql_text(mart)}", {"lo": chunk_lo, "hi": chunk_hi})
+                _insert(con, mart, chunk_lo, chunk_hi)
     with _step("marts by person and week"):
         con.execute(sql_text("int_outcome_sources"))
-        con.execute(f"CREATE OR REPLACE TABLE mart_person_week AS {sql_text('mart_person_week')}", {"lo": lo, "hi": hi})
+        _create(con, "mart_person_week", lo, hi)
     with _step("detection"):
         detect.run_and_persist(con, settings)
     with _step("marts after detection"):
         for mart in AFTER_DETECTION:
-            con.execute(f"CREATE OR REPLACE TABLE {mart} AS {sql_text(mart)}", {"lo": lo, "hi": hi})
+            _create(con, mart, lo, hi)
         con.execute(sql_text("mart_org_week"))
+
+
+# The week-grain marts: each a file in analytics/sql/ holding the query for the weeks [$lo, $hi]. Statements
+# name them from this set only; the weeks are always bound as parameters.
+WEEK_GRAIN = frozenset({*BY_WEEK, "mart_person_week", *AFTER_DETECTION})
+
+
+def _definition(mart: str) -> str:
+    if mart not in WEEK_GRAIN:
+        raise ValueError(f"{mart} is not a week-grain mart")
+    return sql_text(mart)
+
+
+def _create(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:
+    """The mart as its rows of the weeks [lo, hi] (none when lo > hi), replacing the table."""
+    con.execute(f"CREATE OR REPLACE TABLE {mart} AS SELECT * FROM ({_definition(mart)})", {"lo": lo, "hi": hi})
+
+
+def _insert(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:
+    con.execute(f"INSERT INTO {mart} BY NAME {_definition(mart)}", {"lo": lo, "hi": hi})
 
 
 # Seconds the last refresh in this process spent per step (the benchmark reports them).
@@ -189,7 +203,7 @@ def _loaded_weeks(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:
     if not firsts:
         return EVERY_WEEK[1], EVERY_WEEK[0]
     day = timedelta(days=1)
-    return _monday(min(firsts) - day), _monday(max(lasts) + day)
+    return monday(min(firsts) - day), monday(max(lasts) + day)
 
 
 def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thresholds) -> None:
@@ -206,9 +220,7 @@ def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thr
     if _outcome_sources(con) != before:
         # which use can be judged by outcomes changed: every week of the marts built on it (not the events)
         lo_all, hi_all = EVERY_WEEK
-        con.execute(
-            f"CREATE OR REPLACE TABLE mart_person_week AS {sql_text('mart_person_week')}", {"lo": lo_all, "hi": hi_all}
-        )
+        _create(con, "mart_person_week", lo_all, hi_all)
         marts_lo, marts_hi = lo_all, hi_all
     else:
         _replace_weeks(con, "mart_person_week", lo, hi)
@@ -219,7 +231,7 @@ def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thr
         detect.run_and_persist(
             con,
             settings,
-            weeks=(min(lo, _monday(plan.first - day)), max(hi, _monday(plan.last + day))),
+            weeks=(min(lo, monday(plan.first - day)), max(hi, monday(plan.last + day))),
             rescore_all=(marts_lo, marts_hi) == EVERY_WEEK,
         )
     # person weeks whose suspicion the new scores changed, outside the weeks redone anyway
@@ -247,8 +259,9 @@ def _replace_weeks(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date
         extra = f" OR {week} IN (SELECT week FROM _flipped)"
     else:
         extra = ""
+    _definition(mart)  # a known mart: its name goes into the statement below
     con.execute(f"DELETE FROM {mart} WHERE {week} BETWEEN $lo AND $hi{extra}", {"lo": lo, "hi": hi})
-    con.execute(f"INSERT INTO {mart} BY NAME {sql_text(mart)}", {"lo": lo, "hi": hi})
+    _insert(con, mart, lo, hi)
 
 
 def _outcome_sources(con: duckdb.DuckDBPyConnection) -> tuple:

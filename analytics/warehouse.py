@@ -229,6 +229,11 @@ def sql_text(name: str) -> str:
     return resources.files("analytics").joinpath("sql", f"{name}.sql").read_text()
 
 
+def monday(day: date) -> date:
+    """The Monday of the week `day` falls in (weeks run Monday to Sunday, as DuckDB's date_trunc('week'))."""
+    return day - timedelta(days=day.weekday())
+
+
 # Weeks of events a refresh or detection reads at a time: at 100 M events a year, about 8 M events, so the
 # work of one chunk stays within the writer's memory instead of spilling the whole year to disk.
 CHUNK_WEEKS = 2
