@@ -4,8 +4,9 @@ weeks the batches loaded since the last refresh touched.
 How a refresh of some weeks stays equal to a whole rebuild:
 
 - The marts read events through `stg_usage(lo, hi)` and `stg_outcomes(lo, hi)`, which return the rows of the local
-  weeks [lo, hi]; each mart file is a query for the rows of those weeks, which a whole rebuild runs over every
-  week and an incremental one runs for the changed weeks after deleting their old rows.
+  days [lo, hi]; each mart file is a query for the rows of some weeks (the two built from events, BY_WEEK, of some
+  days), which a whole rebuild runs over every week and an incremental one runs for the changed weeks (and days)
+  after deleting their old rows.
 - The weeks come from the rows the new batches brought (every loaded row carries its batch), placed on each
   person's local calendar as the marts place them, plus any empty weeks between them and the data held (which
   still get headcount rows).
@@ -42,7 +43,9 @@ MARTS_VERSION = "6"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
 # Week-grain marts (files that are a query for the weeks [$lo, $hi]), in order; detection runs between
-# mart_person_week and mart_person_week_tool, whose suspected tokens it decides.
+# mart_person_week and mart_person_week_tool, whose suspected tokens it decides. The marts read from events
+# (BY_WEEK) are by day and their files a query for the local days [$lo, $hi]: a refresh redoes only the days
+# of the new rows, not their whole weeks (a day of events is a seventh of the reading).
 BY_WEEK = ("int_usage_day_model", "mart_person_day_tool")
 AFTER_DETECTION = ("mart_person_week_tool", "mart_week_tool", "mart_demand_day")
 # The day column of marts whose rows are deleted by week without a week column.
@@ -145,7 +148,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) ->
         for mart in BY_WEEK:  # a few weeks of events at a time, in order (so each table stays ordered by day)
             _create(con, mart, hi, lo)  # an empty range: the table with its columns and no rows
             for chunk_lo, chunk_hi in week_chunks(first, last):
-                _insert(con, mart, chunk_lo, chunk_hi)
+                _insert(con, mart, chunk_lo, chunk_hi + timedelta(days=6))
     with _step("marts by person and week"):
         con.execute(sql_text("int_outcome_sources"))
         _create(con, "mart_person_week", lo, hi)
@@ -214,8 +217,12 @@ def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thr
     )
     with _step("marts from events"):
         for mart in BY_WEEK:
+            # the local days of the new rows (gap weeks between them and the data held have no rows here)
             for chunk_lo, chunk_hi in week_chunks(lo, hi):
-                _replace_weeks(con, mart, chunk_lo, chunk_hi)
+                first, last = max(plan.first, chunk_lo), min(plan.last, chunk_hi + timedelta(days=6))
+                if first <= last:
+                    con.execute(f"DELETE FROM {mart} WHERE day BETWEEN ? AND ?", [first, last])
+                    _insert(con, mart, first, last)
     con.execute(sql_text("int_outcome_sources"))
     if _outcome_sources(con) != before:
         # which use can be judged by outcomes changed: every week of the marts built on it (not the events)

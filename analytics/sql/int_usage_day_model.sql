@@ -1,4 +1,4 @@
--- grain: one row per identity, local day, tool and model with any usage; the weeks [$lo, $hi]
+-- grain: one row per identity, local day, tool and model with any usage; the local days [$lo, $hi]
 -- An intermediate for mart_demand_day, kept so that a change in who is suspected re-splits demand from these
 -- rows instead of from the events (a definition; analytics/marts.py builds or updates the table from it).
 SELECT identity, any_value(user_id) AS user_id, day, week, tool, COALESCE(model, '(unknown)') AS model,

@@ -1,5 +1,5 @@
 -- grain: one row per identity (a person, or an unattributed telemetry identity), day, tool
--- A definition (analytics/marts.py builds or updates the table from it): the rows of the weeks [$lo, $hi].
+-- A definition (analytics/marts.py builds or updates the table from it): the rows of the local days [$lo, $hi].
 -- Usage and outcomes are summed separately and then combined, so a day with outcomes but no usage
 -- (or the reverse) still gets its row. real_outcomes counts the kinds that show work got done.
 WITH usage AS (

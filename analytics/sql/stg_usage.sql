@@ -1,6 +1,6 @@
--- grain: one row per usage event or daily row whose local week (Monday) lies in [lo, hi], typed, attributed, priced
--- A table macro, so a refresh reads only the weeks a new batch touched (analytics/marts.py): events are
--- pre-filtered on their UTC time a day either side, which lets DuckDB skip row groups, then kept by local week.
+-- grain: one row per usage event or daily row whose local day lies in [lo, hi], typed, attributed, priced
+-- A table macro, so a refresh reads only the days a new batch touched (analytics/marts.py): events are
+-- pre-filtered on their UTC time a day either side, which lets DuckDB skip row groups, then kept by local day.
 -- tokens = input + output + cache read + cache write (every token processed, as scoreboards count).
 -- cost_usd = the source's own figure when it sent one, else priced from the price book in force that day
 -- (the model's own prices, else the default '*' row). Identities are matched and kept in lower case.
@@ -14,13 +14,13 @@ WITH rows AS (
            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd,
            CAST(NULL AS DOUBLE) AS active_minutes
     FROM usage_events
-    WHERE ts >= CAST(lo AS TIMESTAMP) - INTERVAL 1 DAY AND ts < CAST(hi AS TIMESTAMP) + INTERVAL 8 DAY
+    WHERE ts >= CAST(lo AS TIMESTAMP) - INTERVAL 1 DAY AND ts < CAST(hi AS TIMESTAMP) + INTERVAL 2 DAY
     UNION ALL
     SELECT 'daily', CAST(day AS TIMESTAMP), day, user_id, tool, NULLIF(model, ''), NULL, 'unknown',
            COALESCE(requests, 0), COALESCE(human_prompts, 0), 0, 0,
            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, active_minutes
     FROM usage_daily
-    WHERE day >= CAST(lo AS DATE) AND day < CAST(hi AS DATE) + 7
+    WHERE day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE)
 ), priced AS (
     SELECT r.*, m.input_usd_per_mtok AS m_in, m.output_usd_per_mtok AS m_out,
            m.cache_read_usd_per_mtok AS m_cr, m.cache_write_usd_per_mtok AS m_cw
@@ -46,4 +46,4 @@ WITH rows AS (
     LEFT JOIN dim_people dp ON dp.user_id = il.user_id
 )
 SELECT *, CAST(date_trunc('week', day) AS DATE) AS week FROM typed
-WHERE date_trunc('week', day) BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE);
+WHERE day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE);
