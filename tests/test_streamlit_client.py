@@ -90,3 +90,68 @@ def test_the_client_loads_the_app_clicks_a_page_and_switches_the_viewer(app_url,
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_a_run_the_server_finished_before_taking_a_click_is_not_the_clicks_answer():
+    """The race behind the load test's two failed renders: a full run the follow fragment started reaches the client
+    after it sent a click, and ends before the server reads the click. The client must wait for the click's own run,
+    which it knows by the heartbeat sent after the click being answered first."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.server import serve
+
+    def run_msgs(run_id: str, page: str, title: str) -> list[ForwardMsg]:
+        start = ForwardMsg()
+        start.new_session.page_script_hash, start.new_session.main_script_hash = page, "main"
+        start.metadata.run.script_run_id = run_id
+        heading = ForwardMsg()
+        heading.metadata.delta_path[:] = [MAIN, 0]
+        heading.delta.new_element.heading.body, heading.delta.new_element.heading.tag = title, "h1"
+        text = ForwardMsg()
+        text.metadata.delta_path[:] = [MAIN, 1]
+        text.delta.new_element.markdown.body = "something under the title"
+        end = ForwardMsg()
+        end.script_finished = FINISHED
+        end.metadata.run.script_run_id = run_id
+        return [start, heading, text, end]
+
+    async def take_heartbeat(ws):
+        """The heartbeat the client sends after each request: the server answers it once it has read it."""
+        heartbeat = BackMsg()
+        heartbeat.ParseFromString(await ws.recv())
+        assert heartbeat.WhichOneof("type") == "app_heartbeat"
+        ack = ForwardMsg()
+        ack.heartbeat_ack = True
+        await ws.send(ack.SerializeToString())
+
+    async def server(ws):
+        async for frame in ws:
+            msg = BackMsg()
+            msg.ParseFromString(frame)
+            if not msg.rerun_script.page_script_hash:  # the first load
+                await take_heartbeat(ws)
+                runs = run_msgs("first", "p1", "Leaderboards")
+            else:
+                # the click to p2 is on its way, but before the server reads it an app rerun of p1 runs and ends
+                for out in run_msgs("app-rerun", "p1", "Leaderboards"):
+                    await ws.send(out.SerializeToString())
+                await take_heartbeat(ws)
+                runs = run_msgs("click", "p2", "Suspected inflation")
+            for out in runs:
+                await ws.send(out.SerializeToString())
+
+    async def scenario():
+        async with serve(server, "127.0.0.1", 0, subprotocols=["streamlit"]) as running:
+            port = running.sockets[0].getsockname()[1]
+            client = StreamlitClient(f"http://127.0.0.1:{port}", timeout=10)
+            try:
+                await client.open()
+                assert client.titles() == ["Leaderboards"]
+                result = await client._request(page_hash="p2", widgets=[])
+                assert (result.status, result.runs) == (FINISHED, 2)
+                assert client.titles() == ["Suspected inflation"]
+                assert any("ended before the server took the request" in line for line in client.trace)
+            finally:
+                await client.close()
+
+    asyncio.run(scenario())
