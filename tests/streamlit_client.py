@@ -24,9 +24,10 @@ Like the frontend it also
   auto rerun, unless a run this client asked for is still going;
 - caches messages the server marks cacheable and reports their hashes, so the server sends a reference for a
   large element the client already holds;
-- sends a heartbeat after each request (the frontend sends them too) and takes a run as the request's answer only
-  once the heartbeat is answered, i.e. the server has read the request: a run it started just before (the follow
-  fragment's app rerun) can reach the client after the click went out and end before the server reads the click.
+- sends a click only once the session's fragment auto rerun, if one is going, has finished with the runs it led
+  to: the server's messages name no request, so a run the auto rerun started (the follow fragment's app rerun)
+  that reaches the client after the click went out would otherwise be taken for the click's, and end it on the
+  previous page or role. The wait counts in the click's time.
 
 It does not run any JavaScript: nothing is laid out or drawn (no Plotly figure, no data grid), no static
 file (HTML, JavaScript, fonts, icons) is fetched, charts' and tables' data arrive but are only decoded when
@@ -99,7 +100,6 @@ class _Pending:
     sent: float
     sent_wall: float = field(default_factory=time.time)
     acked: asyncio.Event = field(default_factory=asyncio.Event)  # a run for this request has started
-    taken: bool = False  # the server has handled the request (the heartbeat sent after it was answered)
     run_id: str = ""
     runs: int = 0
     page_not_found: bool = False
@@ -174,7 +174,6 @@ class StreamlitClient:
         self.session_id = ""  # the server's id for this session (new_session's initialize)
         self.trace: deque[str] = deque(maxlen=TRACE_LINES)
         self._autos: set[asyncio.Task] = set()  # fragment auto reruns in flight
-        self._fences: deque[_Pending] = deque()  # requests whose heartbeat is not answered yet, oldest first
 
     # -- connecting --------------------------------------------------------------------------------------
 
@@ -386,21 +385,32 @@ class StreamlitClient:
     ) -> RunResult:
         if self.closed:
             raise ClientError(f"websocket closed: {self.closed}")
+        sent = time.perf_counter()
+        if not auto:
+            # Let an auto rerun in flight and the runs it starts finish first (see the module's docstring); a
+            # person's click is timed from now all the same.
+            deadline = time.monotonic() + AUTO_ACK_S
+            while (
+                (self._pending is not None and not self._pending.done.done() and self._pending.auto)
+                and not self.closed
+                and time.monotonic() < deadline
+            ):
+                await asyncio.sleep(0.01)
+            while self.running and self._pending is None and not self.closed and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         if self._pending is not None and not self._pending.done.done():
             if not self._pending.auto:
                 raise ClientError("a request is already in flight")
-            # the frontend does not wait for a fragment's auto rerun: the click's run replaces it
+            # an auto rerun that did not end in time: the click's run replaces it, as in the frontend
             self._pending.done.set_exception(ClientError("superseded"))
             self._pending.done.exception()  # retrieved: nobody may be waiting for it
-        pending = _Pending(fragment_id, auto, asyncio.get_running_loop().create_future(), time.perf_counter())
+        pending = _Pending(fragment_id, auto, asyncio.get_running_loop().create_future(), sent)
         self._pending = pending
         from websockets.exceptions import ConnectionClosed
 
         try:
             try:
                 await self._send(page_hash, widgets, fragment_id, auto)
-                self._fences.append(pending)
-                await self._ws.send(BackMsg(app_heartbeat=True).SerializeToString())
             except ConnectionClosed as exc:
                 raise ClientError(f"websocket closed: {exc}") from None
             if auto:
@@ -514,14 +524,7 @@ class StreamlitClient:
                 status == FRAGMENT_FINISHED and pending and pending.fragment_id
             )
             if pending is not None and final and pending.run_id and msg.metadata.run.script_run_id == pending.run_id:
-                if pending.taken:
-                    pending.done.set_result(status)
-                else:
-                    # A run the server started, and finished, before it read this request (an app rerun the
-                    # follow fragment asked for, say): its new_session only reached us after we sent the
-                    # request. Not the answer; the run the request starts comes next.
-                    self._note(f"run {pending.run_id[:8]} ended before the server took the request: not its answer")
-                    pending.run_id = ""
+                pending.done.set_result(status)
         elif kind == "navigation":
             self.navigation = Navigation()
             self.navigation.CopyFrom(msg.navigation)
@@ -532,12 +535,6 @@ class StreamlitClient:
             if msg.session_event.HasField("script_compilation_exception") and pending is not None:
                 error = msg.session_event.script_compilation_exception
                 pending.compile_error = f"{error.type}: {error.message}"
-        elif kind == "heartbeat_ack":
-            # The server handles a session's messages in order, so the heartbeat sent after a request is answered
-            # once it has taken the request: with fastReruns (the default) a click then has a ScriptRunner of its
-            # own, and what the earlier runner still sends is dropped.
-            if self._fences:
-                self._fences.popleft().taken = True
         elif kind == "session_status_changed":
             self.running = msg.session_status_changed.script_is_running
         elif kind == "auto_rerun":

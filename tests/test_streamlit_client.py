@@ -92,18 +92,24 @@ def test_the_client_loads_the_app_clicks_a_page_and_switches_the_viewer(app_url,
     asyncio.run(scenario())
 
 
-def test_a_run_the_server_finished_before_taking_a_click_is_not_the_clicks_answer():
-    """The race behind the load test's two failed renders: a full run the follow fragment started reaches the client
-    after it sent a click, and ends before the server reads the click. The client must wait for the click's own run,
-    which it knows by the heartbeat sent after the click being answered first."""
+def test_a_click_during_an_auto_rerun_is_answered_by_its_own_run_not_the_app_rerun_the_fragment_started():
+    """The race behind the load test's failed renders: the follow fragment's auto rerun finds a new snapshot and
+    starts an app rerun of the page shown; its new_session reaches the client after a click went out, and the
+    client took that run, which ends on the previous page, for the click's. The client now lets the auto rerun's
+    runs end before it sends the click."""
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
     from websockets.asyncio.server import serve
 
-    def run_msgs(run_id: str, page: str, title: str) -> list[ForwardMsg]:
+    def run_msgs(run_id: str, page: str, title: str, *, fragment: str = "", status=FINISHED) -> list[ForwardMsg]:
         start = ForwardMsg()
         start.new_session.page_script_hash, start.new_session.main_script_hash = page, "main"
         start.metadata.run.script_run_id = run_id
+        if fragment:
+            start.metadata.run.fragment_ids.append(fragment)
+            end = ForwardMsg()
+            end.script_finished, end.metadata.run.script_run_id = status, run_id
+            return [start, end]
         heading = ForwardMsg()
         heading.metadata.delta_path[:] = [MAIN, 0]
         heading.delta.new_element.heading.body, heading.delta.new_element.heading.tag = title, "h1"
@@ -111,32 +117,28 @@ def test_a_run_the_server_finished_before_taking_a_click_is_not_the_clicks_answe
         text.metadata.delta_path[:] = [MAIN, 1]
         text.delta.new_element.markdown.body = "something under the title"
         end = ForwardMsg()
-        end.script_finished = FINISHED
-        end.metadata.run.script_run_id = run_id
+        end.script_finished, end.metadata.run.script_run_id = status, run_id
         return [start, heading, text, end]
 
-    async def take_heartbeat(ws):
-        """The heartbeat the client sends after each request: the server answers it once it has read it."""
-        heartbeat = BackMsg()
-        heartbeat.ParseFromString(await ws.recv())
-        assert heartbeat.WhichOneof("type") == "app_heartbeat"
-        ack = ForwardMsg()
-        ack.heartbeat_ack = True
-        await ws.send(ack.SerializeToString())
+    received: list[str] = []
 
     async def server(ws):
         async for frame in ws:
             msg = BackMsg()
             msg.ParseFromString(frame)
-            if not msg.rerun_script.page_script_hash:  # the first load
-                await take_heartbeat(ws)
+            state = msg.rerun_script
+            received.append(state.fragment_id or state.page_script_hash or "first")
+            if not state.page_script_hash:
                 runs = run_msgs("first", "p1", "Leaderboards")
-            else:
-                # the click to p2 is on its way, but before the server reads it an app rerun of p1 runs and ends
-                for out in run_msgs("app-rerun", "p1", "Leaderboards"):
+            elif state.fragment_id:  # the follow fragment sees a new snapshot and reruns the app, on p1
+                for out in run_msgs(
+                    "fragment", "p1", "", fragment="follow", status=ForwardMsg.FINISHED_EARLY_FOR_RERUN
+                ):
                     await ws.send(out.SerializeToString())
-                await take_heartbeat(ws)
-                runs = run_msgs("click", "p2", "Suspected inflation")
+                await asyncio.sleep(0.3)
+                runs = run_msgs("app-rerun", "p1", "Leaderboards")
+            else:
+                runs = run_msgs("click", state.page_script_hash, "Suspected inflation")
             for out in runs:
                 await ws.send(out.SerializeToString())
 
@@ -146,11 +148,13 @@ def test_a_run_the_server_finished_before_taking_a_click_is_not_the_clicks_answe
             client = StreamlitClient(f"http://127.0.0.1:{port}", timeout=10)
             try:
                 await client.open()
-                assert client.titles() == ["Leaderboards"]
+                auto = asyncio.create_task(client._request(page_hash="p1", widgets=[], fragment_id="follow", auto=True))
+                await asyncio.sleep(0.1)  # the click comes while the app rerun runs on the server
                 result = await client._request(page_hash="p2", widgets=[])
-                assert (result.status, result.runs) == (FINISHED, 2)
-                assert client.titles() == ["Suspected inflation"]
-                assert any("ended before the server took the request" in line for line in client.trace)
+                assert (result.status, result.runs) == (FINISHED, 1)
+                assert client.titles() == ["Suspected inflation"] and client.page_hash == "p2"
+                assert received == ["first", "follow", "p2"]
+                assert (await auto).runs == 2  # the fragment's run and the app rerun it asked for
             finally:
                 await client.close()
 
