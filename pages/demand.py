@@ -61,6 +61,12 @@ def main(loaders: data.Loaders, store) -> None:
         )
         st.info(f"No forecast for {md(scope.label)}: {md(fc)}.{more}")
         return
+    refitting = loaders.demand_refitting(scope.tool, scope.org_id)
+    if refitting is not None:
+        st.caption(
+            f"Fitted on the data up to {fc.history.index[-1]:%Y-%m-%d}. The forecast on the newest data (up to "
+            f"{refitting:%Y-%m-%d}) is being fitted and replaces this one as soon as it is ready."
+        )
     headline(fc)
     prices = loaders.demand_prices(scope.tool, scope.org_id)
     mix = fcast.token_mix(fcast.scope_rows(rows, tool=scope.tool, org_id=scope.org_id))

@@ -643,6 +643,8 @@ def _descendants_cpu() -> dict[int, tuple[str, float]]:
         kind = (
             "chromium"
             if "chrom" in cmd
+            else "forecast fit worker (the server's child)"
+            if "fit_worker" in cmd
             else "streamlit server"
             if "streamlit" in cmd
             else ("ingest" if " ingest " in cmd else "other (playwright driver, …)")

@@ -23,7 +23,11 @@ Like the frontend it also
   clears them first, `stop_auto_rerun` stops one), and each tick sends the fragment's rerun, flagged as an
   auto rerun, unless a run this client asked for is still going;
 - caches messages the server marks cacheable and reports their hashes, so the server sends a reference for a
-  large element the client already holds.
+  large element the client already holds;
+- sends a click only once the session's fragment auto rerun, if one is going, has finished with the runs it led
+  to: the server's messages name no request, so a run the auto rerun started (the follow fragment's app rerun)
+  that reaches the client after the click went out would otherwise be taken for the click's, and end it on the
+  previous page or role. The wait counts in the click's time.
 
 It does not run any JavaScript: nothing is laid out or drawn (no Plotly figure, no data grid), no static
 file (HTML, JavaScript, fonts, icons) is fetched, charts' and tables' data arrive but are only decoded when
@@ -38,6 +42,7 @@ import contextlib
 import json
 import re
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -58,6 +63,7 @@ FOR_RERUN = ForwardMsg.FINISHED_EARLY_FOR_RERUN  # never final: another run foll
 FRAGMENT_FINISHED = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 AUTO_ACK_S = 10.0  # an auto rerun the server never starts (its fragment went away) is given up after this
 CACHE_RUNS = 4  # report cached messages used within this many full runs (older ones are dropped a bit later)
+TRACE_LINES = 60  # the protocol's last events kept for a failure report (requests sent, runs started and finished)
 
 
 class ClientError(Exception):
@@ -92,6 +98,7 @@ class _Pending:
     auto: bool
     done: asyncio.Future
     sent: float
+    sent_wall: float = field(default_factory=time.time)
     acked: asyncio.Event = field(default_factory=asyncio.Event)  # a run for this request has started
     run_id: str = ""
     runs: int = 0
@@ -164,6 +171,9 @@ class StreamlitClient:
         self._timers: dict[str, tuple[float, asyncio.Task]] = {}  # fragment id -> (interval, ticking task)
         self._cache: dict[str, list] = {}  # message hash -> [ForwardMsg, full run it was last used in]
         self._full_runs = 0
+        self.session_id = ""  # the server's id for this session (new_session's initialize)
+        self.trace: deque[str] = deque(maxlen=TRACE_LINES)
+        self._autos: set[asyncio.Task] = set()  # fragment auto reruns in flight
 
     # -- connecting --------------------------------------------------------------------------------------
 
@@ -191,16 +201,17 @@ class StreamlitClient:
         return result
 
     async def close(self) -> None:
-        for _, task in self._timers.values():
-            task.cancel()
+        """Stop the fragment timers and their reruns in flight, close the websocket and wait for all of it."""
+        tasks = [task for _, task in self._timers.values()] + list(self._autos)
         self._timers.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)  # each ends cancelled: nothing left unretrieved
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await self._ws.close()
         if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reader
+            await asyncio.gather(self._reader, return_exceptions=True)  # ends once the websocket has closed
 
     # -- what a person does ------------------------------------------------------------------------------
 
@@ -320,7 +331,9 @@ class StreamlitClient:
             elif kind in ("selectbox", "date_input", "text_input", "radio", "multiselect", "checkbox"):
                 text = getattr(el, kind).label
             lines.append(f"{list(path)} {kind} {text}".rstrip())
-        return "\n".join(lines + [f"problem: {p}" for p in self.problems])
+        lines += [f"problem: {p}" for p in self.problems]
+        lines += [f"session {self.session_id}, the protocol's last events:", *self.trace]
+        return "\n".join(lines)
 
     # -- the protocol ------------------------------------------------------------------------------------
 
@@ -355,23 +368,51 @@ class StreamlitClient:
         info.timezone, info.timezone_offset, info.locale = "UTC", 0, "en-US"
         info.url = f"{self.url}/{page.url_pathname if page else ''}"
         info.is_embedded, info.color_scheme = False, "light"
+        chosen = ",".join(w.string_value for w in widgets if w.id in self._chosen and w.HasField("string_value"))
+        self._note(
+            f"sent rerun page {page_hash[:8] or '-'} ({page.page_name if page else 'default'})"
+            + (f" fragment {fragment_id[:8]}" if fragment_id else "")
+            + (" auto" if auto else "")
+            + (f" chosen {chosen}" if chosen else "")
+        )
         await self._ws.send(BackMsg(rerun_script=state).SerializeToString())
+
+    def _note(self, text: str) -> None:
+        self.trace.append(f"{time.time():.3f} {text}")
 
     async def _request(
         self, *, page_hash: str, widgets: list[WidgetState], fragment_id: str = "", auto: bool = False
     ) -> RunResult:
         if self.closed:
             raise ClientError(f"websocket closed: {self.closed}")
+        sent = time.perf_counter()
+        if not auto:
+            # Let an auto rerun in flight and the runs it starts finish first (see the module's docstring); a
+            # person's click is timed from now all the same.
+            deadline = time.monotonic() + AUTO_ACK_S
+            while (
+                (self._pending is not None and not self._pending.done.done() and self._pending.auto)
+                and not self.closed
+                and time.monotonic() < deadline
+            ):
+                await asyncio.sleep(0.01)
+            while self.running and self._pending is None and not self.closed and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         if self._pending is not None and not self._pending.done.done():
             if not self._pending.auto:
                 raise ClientError("a request is already in flight")
-            # the frontend does not wait for a fragment's auto rerun: the click's run replaces it
+            # an auto rerun that did not end in time: the click's run replaces it, as in the frontend
             self._pending.done.set_exception(ClientError("superseded"))
             self._pending.done.exception()  # retrieved: nobody may be waiting for it
-        pending = _Pending(fragment_id, auto, asyncio.get_running_loop().create_future(), time.perf_counter())
+        pending = _Pending(fragment_id, auto, asyncio.get_running_loop().create_future(), sent)
         self._pending = pending
+        from websockets.exceptions import ConnectionClosed
+
         try:
-            await self._send(page_hash, widgets, fragment_id, auto)
+            try:
+                await self._send(page_hash, widgets, fragment_id, auto)
+            except ConnectionClosed as exc:
+                raise ClientError(f"websocket closed: {exc}") from None
             if auto:
                 await asyncio.wait_for(pending.acked.wait(), AUTO_ACK_S)
             status = await asyncio.wait_for(asyncio.shield(pending.done), self.timeout)
@@ -382,6 +423,8 @@ class StreamlitClient:
         finally:
             if self._pending is pending:
                 self._pending = None
+            if not pending.done.done():
+                pending.done.cancel()  # nobody waits for it any more (timed out, or this task was cancelled)
         return RunResult(
             time.perf_counter() - pending.sent, status, pending.runs, pending.page_not_found, pending.compile_error
         )
@@ -432,6 +475,13 @@ class StreamlitClient:
         pending = self._pending if self._pending is not None and not self._pending.done.done() else None
         if kind == "new_session":
             fragments = tuple(msg.metadata.run.fragment_ids)
+            if msg.new_session.HasField("initialize"):
+                self.session_id = msg.new_session.initialize.session_id
+            self._note(
+                f"run {msg.metadata.run.script_run_id[:8]} started: page {msg.new_session.page_script_hash[:8]}"
+                + (f" fragments {','.join(f[:8] for f in fragments)}" if fragments else " (full)")
+                + (f", for the request sent at {pending.sent_wall:.3f}" if pending is not None else "")
+            )
             self.running = True
             self._touched = set()
             self._run_fragments = fragments
@@ -457,6 +507,9 @@ class StreamlitClient:
                 )
         elif kind == "script_finished":
             status = msg.script_finished
+            self._note(
+                f"run {msg.metadata.run.script_run_id[:8]} finished: {ForwardMsg.ScriptFinishedStatus.Name(status)}"
+            )
             if status in (FINISHED, COMPILE_ERROR):
                 if not self._run_fragments:  # what this run did not draw again is gone
                     self.elements = {p: s for p, s in self.elements.items() if p in self._touched}
@@ -506,7 +559,8 @@ class StreamlitClient:
                 continue
             self.auto_reruns += 1
             task = asyncio.create_task(self._auto(fragment_id))
-            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+            self._autos.add(task)
+            task.add_done_callback(self._autos.discard)
 
     async def _auto(self, fragment_id: str) -> None:
         with contextlib.suppress(ClientError):

@@ -90,3 +90,72 @@ def test_the_client_loads_the_app_clicks_a_page_and_switches_the_viewer(app_url,
             await client.close()
 
     asyncio.run(scenario())
+
+
+def test_a_click_during_an_auto_rerun_is_answered_by_its_own_run_not_the_app_rerun_the_fragment_started():
+    """The race behind the load test's failed renders: the follow fragment's auto rerun finds a new snapshot and
+    starts an app rerun of the page shown; its new_session reaches the client after a click went out, and the
+    client took that run, which ends on the previous page, for the click's. The client now lets the auto rerun's
+    runs end before it sends the click."""
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from websockets.asyncio.server import serve
+
+    def run_msgs(run_id: str, page: str, title: str, *, fragment: str = "", status=FINISHED) -> list[ForwardMsg]:
+        start = ForwardMsg()
+        start.new_session.page_script_hash, start.new_session.main_script_hash = page, "main"
+        start.metadata.run.script_run_id = run_id
+        if fragment:
+            start.metadata.run.fragment_ids.append(fragment)
+            end = ForwardMsg()
+            end.script_finished, end.metadata.run.script_run_id = status, run_id
+            return [start, end]
+        heading = ForwardMsg()
+        heading.metadata.delta_path[:] = [MAIN, 0]
+        heading.delta.new_element.heading.body, heading.delta.new_element.heading.tag = title, "h1"
+        text = ForwardMsg()
+        text.metadata.delta_path[:] = [MAIN, 1]
+        text.delta.new_element.markdown.body = "something under the title"
+        end = ForwardMsg()
+        end.script_finished, end.metadata.run.script_run_id = status, run_id
+        return [start, heading, text, end]
+
+    received: list[str] = []
+
+    async def server(ws):
+        async for frame in ws:
+            msg = BackMsg()
+            msg.ParseFromString(frame)
+            state = msg.rerun_script
+            received.append(state.fragment_id or state.page_script_hash or "first")
+            if not state.page_script_hash:
+                runs = run_msgs("first", "p1", "Leaderboards")
+            elif state.fragment_id:  # the follow fragment sees a new snapshot and reruns the app, on p1
+                for out in run_msgs(
+                    "fragment", "p1", "", fragment="follow", status=ForwardMsg.FINISHED_EARLY_FOR_RERUN
+                ):
+                    await ws.send(out.SerializeToString())
+                await asyncio.sleep(0.3)
+                runs = run_msgs("app-rerun", "p1", "Leaderboards")
+            else:
+                runs = run_msgs("click", state.page_script_hash, "Suspected inflation")
+            for out in runs:
+                await ws.send(out.SerializeToString())
+
+    async def scenario():
+        async with serve(server, "127.0.0.1", 0, subprotocols=["streamlit"]) as running:
+            port = running.sockets[0].getsockname()[1]
+            client = StreamlitClient(f"http://127.0.0.1:{port}", timeout=10)
+            try:
+                await client.open()
+                auto = asyncio.create_task(client._request(page_hash="p1", widgets=[], fragment_id="follow", auto=True))
+                await asyncio.sleep(0.1)  # the click comes while the app rerun runs on the server
+                result = await client._request(page_hash="p2", widgets=[])
+                assert (result.status, result.runs) == (FINISHED, 1)
+                assert client.titles() == ["Suspected inflation"] and client.page_hash == "p2"
+                assert received == ["first", "follow", "p2"]
+                assert (await auto).runs == 2  # the fragment's run and the app rerun it asked for
+            finally:
+                await client.close()
+
+    asyncio.run(scenario())

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
+import pickle
+import queue
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
@@ -17,6 +24,7 @@ from analytics import forecast, snapshots
 from analytics.access import Scope
 from analytics.queries import Warehouse
 from analytics.warehouse import WarehouseError, connect_read_only, default_db_path
+from pages._shared import fit_worker
 
 
 def _env_int(name: str, default: int) -> int:
@@ -113,24 +121,36 @@ def only_page(show: Callable[[], None], title: str = "Goodhart") -> NoReturn:
     st.stop()
 
 
+SERVED = "goodhart.served"  # session state: the snapshot (or database version) this session's last run read
+
+
 def warehouse() -> Warehouse:
     path = db_path()
     try:
         snapshot = serving_path(path)
         if snapshot is not None:
             try:
-                return _open(str(snapshot), 0)
+                return _serve(path, str(snapshot), 0)
             except (WarehouseError, OSError):
                 # removed between reading the pointer and opening it (three publishes in a moment): follow
                 # the pointer once more
                 recheck_snapshot()
                 snapshot = serving_path(path)
                 if snapshot is not None:
-                    return _open(str(snapshot), 0)
-        return _open(str(path), path.stat().st_mtime_ns)
+                    return _serve(path, str(snapshot), 0)
+        return _serve(path, str(path), path.stat().st_mtime_ns)
     except (WarehouseError, OSError) as exc:
         message = f"Cannot open the database: {exc}"
     only_page(lambda: st.error(message))
+
+
+def _serve(path: Path, target: str, mtime_ns: int) -> Warehouse:
+    wh = _open(target, mtime_ns)
+    served = target if not mtime_ns else ""  # a database served itself has no snapshot to follow
+    with contextlib.suppress(Exception):  # outside a Streamlit run (a script, a test) there is no session
+        st.session_state[SERVED] = served
+    _start_fits(str(path), f"{target}@{mtime_ns}", wh)
+    return wh
 
 
 FOLLOW_EVERY_S = 10.0  # how often an idle page checks for a newer snapshot (new data shows within 12 s)
@@ -140,17 +160,26 @@ def follow_snapshots() -> None:
     """Rerun this viewer's page when a newer snapshot is published, so arriving data shows without a click.
 
     Call it once per run, after `warehouse()`: a small fragment re-checks the pointer every FOLLOW_EVERY_S
-    seconds and reruns the app only when it names another snapshot than the one this run served.
+    seconds and reruns the app only when it names another snapshot than the one this run served (the one
+    `warehouse()` opened, not the pointer read again, which may have moved on in between).
     """
     path = db_path()
-    served = serving_path(path)
-    _watch(str(path), str(served) if served else "")
+    served = st.session_state.get(SERVED)
+    if served is None:
+        now = serving_path(path)
+        served = str(now) if now else ""
+    st.session_state.pop(AWAITED_FIT, None)  # the page sets it again while it still shows an older forecast
+    _watch(str(path), served)
+
+
+AWAITED_FIT = "goodhart.awaited_fit"  # session state: the forecast fit the page is waiting for, if any
 
 
 @st.fragment(run_every=FOLLOW_EVERY_S)
 def _watch(path: str, served: str) -> None:
     now = serving_path(Path(path))
-    if (str(now) if now else "") != served:
+    awaited = st.session_state.get(AWAITED_FIT)
+    if (str(now) if now else "") != served or (awaited is not None and awaited.done()):
         st.rerun(scope="app")
 
 
@@ -161,15 +190,164 @@ def warehouse_key(wh: Warehouse) -> tuple[str, str]:
 PAGE_HORIZON = 365  # the page fits a year once per scope; shorter horizons slice the same paths
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def _forecast(_wh: Warehouse, key: tuple, tool: str | None, org_id: str | None) -> forecast.Forecast | str:
-    """A scope's fitted forecast (a year of paths), or why there is none. Cached as a resource, not copied:
-    nothing mutates it, and scenarios are applied to its paths on every interaction."""
-    history = forecast.daily_series(_query(_wh, key, "demand_days"), tool=tool, org_id=org_id)
-    try:
-        return forecast.forecast(history, horizon=PAGE_HORIZON)
-    except forecast.TooLittleHistory as exc:
-        return str(exc)
+class _FitWorker:
+    """The child process that fits forecasts (pages/_shared/fit_worker.py), started on first use and again
+    after it dies. Only the forecast board's one thread talks to it."""
+
+    def __init__(self):
+        self._proc: subprocess.Popen | None = None
+
+    def fit(self, history: pd.DataFrame, horizon: int) -> forecast.Forecast | str:
+        for _ in range(2):
+            try:
+                proc = self._start()
+                fit_worker.write_message(proc.stdin, (history, horizon))
+                kind, value = fit_worker.read_message(proc.stdout)
+            except (OSError, EOFError, pickle.UnpicklingError):
+                self.stop()  # died (killed, out of memory) or never started: once more, then in this process
+                continue
+            if kind == "error":
+                break
+            return value
+        kind, value = fit_worker.answer(history, horizon)
+        if kind == "error":
+            raise RuntimeError(value)
+        return value
+
+    def _start(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "pages._shared.fit_worker"],
+                cwd=Path(__file__).resolve().parents[2],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
+        return self._proc
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+                self._proc.wait(5)
+            self._proc = None
+
+
+class ForecastBoard:
+    """Each scope's forecast, fitted once per demand series by one background thread (in the fit worker's
+    process), for every session of this server.
+
+    A new snapshot does not make anyone wait: until the fit on its series is done, `get` answers with the
+    newest forecast already fitted for that scope (the page says which data it is from). Only a scope this
+    server never fitted before waits for its first fit. Fits are keyed by the series itself, so a snapshot
+    that leaves a scope's series unchanged costs nothing, and so is every viewer's: the forecast is the
+    company's (callers check the viewer may see the company first).
+    """
+
+    def __init__(self, fit: Callable[[pd.DataFrame, int], forecast.Forecast | str] | None = None):
+        self._worker = _FitWorker()
+        self._fit = fit or self._worker.fit
+        self._lock = threading.Lock()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._fits: dict[tuple, Future] = {}  # (db, tool, org_id, series digest) -> the fit, done or to do
+        self._order: dict[tuple, int] = {}  # the same keys -> when first asked for (newer series, larger)
+        self._newest: dict[tuple, tuple] = {}  # (db, tool, org_id) -> key of the newest finished fit
+        self._asked = 0
+        self.fits_started = 0  # fits run, for tests and the load test's report
+
+    def request(self, db: str, tool: str | None, org_id: str | None, history: pd.DataFrame) -> Future:
+        """The fit of `history` for this scope: already done, running, or queued now."""
+        key = (db, tool, org_id, series_digest(history))
+        with self._lock:
+            job = self._fits.get(key)
+            if job is None:
+                job = self._fits[key] = Future()
+                self._asked += 1
+                self._order[key] = self._asked
+                self._jobs.put((key, history, job))
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="goodhart-forecasts", daemon=True)
+                    self._thread.start()
+            return job
+
+    def get(
+        self, db: str, tool: str | None, org_id: str | None, history: pd.DataFrame
+    ) -> tuple[forecast.Forecast | str, Future | None]:
+        """The newest forecast for the scope, and the fit of `history` itself when that is still running (then
+        the forecast is an older series's)."""
+        job = self.request(db, tool, org_id, history)
+        if not job.done():
+            with self._lock:
+                older = self._fits.get(self._newest.get((db, tool, org_id)))
+            if older is not None and older.done():
+                return older.result(), job
+        return job.result(), None  # the first fit of this scope on this server: wait for it
+
+    def scopes(self, db: str) -> list[tuple[str | None, str | None]]:
+        """The scopes fitted (or being fitted) for this database, the company's first."""
+        with self._lock:
+            seen = {(t, o) for d, t, o, _ in self._fits if d == db}
+        return [(None, None), *sorted(seen - {(None, None)}, key=str)]
+
+    def _run(self) -> None:
+        while True:
+            key, history, job = self._jobs.get()
+            if not job.set_running_or_notify_cancel():
+                continue
+            self.fits_started += 1
+            try:
+                job.set_result(self._fit(history, PAGE_HORIZON))
+            except BaseException as exc:  # said to the waiting page, which shows it as the error it is
+                job.set_exception(exc)
+                with self._lock:
+                    self._fits.pop(key, None)  # a later view tries again
+                continue
+            with self._lock:
+                scope = key[:3]
+                newest = self._newest.get(scope)
+                if newest is None or self._order[newest] < self._order[key]:
+                    self._newest[scope] = key
+                    # older series of this scope are never shown again
+                    for old in [k for k in self._fits if k[:3] == scope and self._order[k] < self._order[key]]:
+                        if self._fits[old].done():
+                            del self._fits[old], self._order[old]
+
+    def prefetch(self, db: str, wh: Warehouse) -> None:
+        """Start the fits of a newly served snapshot: the company's and every scope fitted here before."""
+        try:
+            rows = wh.demand_days()
+            for tool, org_id in self.scopes(db):
+                self.request(db, tool, org_id, forecast.daily_series(rows, tool=tool, org_id=org_id))
+        except Exception:  # a database without the demand mart, one closed under it: the page says so itself
+            return
+
+
+def series_digest(history: pd.DataFrame) -> str:
+    """A fingerprint of a demand series: its days, columns and values."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr(list(history.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(history, index=True).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+FORECASTS = ForecastBoard()
+_prefetched: set[str] = set()  # served database versions whose fits were started
+
+
+def _start_fits(db: str, version: str, wh: Warehouse) -> None:
+    """Once per served version: start its forecasts in the background, so the Demand page of whoever comes next
+    finds them (or the previous ones) ready."""
+    with _pointer_lock:
+        if version in _prefetched:
+            return
+        _prefetched.add(version)
+    threading.Thread(target=FORECASTS.prefetch, args=(db, wh), name="goodhart-prefetch", daemon=True).start()
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _demand_history(_wh: Warehouse, key: tuple, tool: str | None, org_id: str | None) -> pd.DataFrame:
+    """A scope's daily series on this data version (`key`: database and data version)."""
+    return forecast.daily_series(_wh.demand_days(), tool=tool, org_id=org_id)
 
 
 @st.cache_data(ttl=600, max_entries=256, show_spinner=False)
@@ -196,6 +374,7 @@ class Loaders:
         self.wh = wh
         self.scope = scope
         self.key = (*warehouse_key(wh), scope)
+        self._refitting: dict[tuple, date | None] = {}
 
     def _get(self, method: str, *args):
         return _query(self.wh, self.key, method, *args)
@@ -268,9 +447,25 @@ class Loaders:
         return self._company("demand_prices", tool, org_id)
 
     def demand_forecast(self, tool: str | None = None, org_id: str | None = None) -> forecast.Forecast | str:
-        """The scope's forecast over PAGE_HORIZON days, or a sentence saying why there is none."""
+        """The scope's newest forecast over PAGE_HORIZON days, or a sentence saying why there is none. Right
+        after new data it can be the previous data's, while the new one is fitted: see `demand_refitting`."""
+        return self._demand(tool, org_id)
+
+    def demand_refitting(self, tool: str | None = None, org_id: str | None = None) -> date | None:
+        """When the forecast `demand_forecast` last gave for this scope is an older data's, because the newest
+        data's is still being fitted: the newest data's last day. Else None."""
+        return self._refitting.get((tool, org_id))
+
+    def _demand(self, tool: str | None, org_id: str | None) -> forecast.Forecast | str:
         self.scope.require_company("the demand forecast")
-        return _forecast(self.wh, self.key, tool, org_id)
+        key = warehouse_key(self.wh)
+        history = _demand_history(self.wh, key, tool, org_id)
+        fc, running = FORECASTS.get(key[0], tool, org_id, history)
+        self._refitting[(tool, org_id)] = history.index[-1].date() if running and len(history) else None
+        if running:
+            with contextlib.suppress(Exception):  # the follow fragment reruns the page once it is done
+                st.session_state[AWAITED_FIT] = running
+        return fc
 
     # -- org explorer (bound to the scope; person-level methods refuse viewers not allowed individual views)
 
