@@ -138,3 +138,28 @@ def test_demand_head_counts_see_recent_and_past_users(wh):
     assert (tools["people_ever"] >= tools["people"]).all()
     assert tools["people"].sum() > 0
     assert wh.unattributed_summary()["unattributed_identities"] > 0
+
+
+AUTOMATION_BY_DAY = """
+    SELECT m.user_id, p.display_name, p.team_name, CAST(sum(m.scheduled_tokens) AS BIGINT) AS automation_tokens,
+           sum(m.scheduled_cost_usd) AS automation_cost_usd,
+           CAST(sum(m.scheduled_requests) AS BIGINT) AS scheduled_requests,
+           sum(m.scheduled_tokens) / nullif(sum(m.tokens), 0) AS share_of_their_tokens
+    FROM mart_person_day_tool m JOIN dim_people p USING (user_id)
+    WHERE m.is_attributed AND m.day BETWEEN CAST($start AS DATE) AND CAST($end AS DATE) AND m.scheduled_tokens > 0
+      AND ($scope_all OR p.team_id IN (SELECT team_id FROM team_ancestors
+                                       WHERE list_contains($scope_teams, ancestor_id)))
+    GROUP BY ALL ORDER BY automation_tokens DESC"""
+
+
+def test_automation_lane_sums_per_person_before_naming(wh):
+    start, end = _default_period(wh)
+    for scope in _scopes(wh).values():
+        got = wh.automation_lane(start, end, scope)
+        params = {"start": start, "end": end, "scope_all": scope.params()["scope_all"]}
+        params["scope_teams"] = scope.params()["scope_teams"]
+        want = wh.con.execute(AUTOMATION_BY_DAY, params).df()
+        if not scope.named:
+            want = want.drop(columns="display_name")
+        _same(got, want, "user_id")
+    assert len(wh.automation_lane(start, end))
