@@ -90,19 +90,33 @@ def query_params(start: date, end: date, tool: str | None, subtree: str | None) 
     }  # fmt: skip
 
 
-def _rank(values: pd.Series, ids: pd.Series) -> pd.Series:
-    """1 = most tokens; ties broken by id so ranks are stable and distinct."""
-    frame = pd.DataFrame({"v": values.to_numpy(), "id": ids.astype(str).to_numpy()})
-    order = frame.sort_values(["v", "id"], ascending=[False, True], kind="stable").index
-    ranks = np.empty(len(frame), dtype="int64")
-    ranks[order] = np.arange(1, len(frame) + 1)
+def _id_order(ids: pd.Series) -> np.ndarray:
+    """Each id's position among the ids in string order: the tie-break of both ranks, worked out once."""
+    strings = ids.astype(str)
+    if strings.is_monotonic_increasing:  # the query's order: no sort needed
+        return np.arange(len(ids), dtype="int64")
+    by_id = np.argsort(strings.to_numpy(dtype=str), kind="stable")
+    position = np.empty(len(ids), dtype="int64")
+    position[by_id] = np.arange(len(ids))
+    return position
+
+
+def _rank(values: pd.Series, ids: pd.Series, id_order: np.ndarray | None = None) -> pd.Series:
+    """1 = most tokens; ties broken by id so ranks are stable and distinct (missing values rank last).
+    `id_order`: _id_order(ids), when the caller ranks the same ids more than once."""
+    position = _id_order(ids) if id_order is None else id_order
+    # numbers sort in numpy (lexsort: last key first), never as Python objects
+    order = np.lexsort((position, -values.to_numpy(dtype="float64", na_value=np.nan)))
+    ranks = np.empty(len(values), dtype="int64")
+    ranks[order] = np.arange(1, len(values) + 1)
     return pd.Series(ranks, index=values.index)
 
 
 def _finish(board: pd.DataFrame) -> pd.DataFrame:
     board["adjusted_tokens"] = np.minimum(board["adjusted_tokens"].clip(lower=0), board["tokens"])
-    board["rank_raw"] = _rank(board["tokens"], board["entity_id"])
-    board["rank_adjusted"] = _rank(board["adjusted_tokens"], board["entity_id"])
+    id_order = _id_order(board["entity_id"])
+    board["rank_raw"] = _rank(board["tokens"], board["entity_id"], id_order)
+    board["rank_adjusted"] = _rank(board["adjusted_tokens"], board["entity_id"], id_order)
     board["rank_shift"] = board["rank_raw"] - board["rank_adjusted"]  # positive: climbed once adjusted
     return board.sort_values("rank_raw").reset_index(drop=True)
 

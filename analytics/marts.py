@@ -34,11 +34,12 @@ from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "6"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "7"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
 # 6: dim_people.role (the title without seniority words), read by the leaderboard query
+# 7: mart_period_person_tool, mart_period_person_team, mart_identity_tool (SUMMARIES)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -55,6 +56,12 @@ _BY_PERSON_WEEK = {"mart_person_week_tool"}
 _BY_SUSPECT_WEEK = {"mart_demand_day"}
 
 EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild's [lo, hi]
+# Small summaries rebuilt whole after the week-grain marts on every refresh (each well under a second at 100 M
+# events), which pages read instead of summing a big mart on every view: the default period's sums per person
+# (the last PERIOD_WEEKS weeks of data, the sidebar's default range) and each identity's totals per tool.
+SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_identity_tool")
+PERIOD_WEEKS = 13
+
 # Loaded tables that change what every week means: any change to them makes the refresh whole.
 WHOLE_HISTORY = ("people", "teams", "identity_map", "prices")
 
@@ -158,6 +165,7 @@ def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) ->
         for mart in AFTER_DETECTION:
             _create(con, mart, lo, hi)
         con.execute(sql_text("mart_org_week"))
+        _summaries(con)
 
 
 # The week-grain marts: each a file in analytics/sql/ holding the query for the weeks [$lo, $hi]. Statements
@@ -254,7 +262,14 @@ def _update(con: duckdb.DuckDBPyConnection, plan: Plan, settings: thresholds.Thr
         for mart in AFTER_DETECTION:
             _replace_weeks(con, mart, marts_lo, marts_hi)
         con.execute(sql_text("mart_org_week"))
+        _summaries(con)
     con.execute("DROP TABLE IF EXISTS _suspect_before")
+
+
+def _summaries(con: duckdb.DuckDBPyConnection) -> None:
+    for mart in SUMMARIES:
+        text = sql_text(mart)
+        con.execute(text, {"weeks": PERIOD_WEEKS} if "$weeks" in text else None)
 
 
 def _replace_weeks(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from analytics import leaderboard, marts
 from analytics.access import AccessError, Scope
-from analytics.warehouse import get_meta, sql_text
+from analytics.warehouse import get_meta, monday, sql_text
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
@@ -160,6 +160,19 @@ class Warehouse:
             "partners": self._frame("q_evidence_partners", scope, user_id=user_id),
         }
 
+    def _stored_period(self, start: date, end: date) -> bool:
+        """Do the weeks [start, end] overlaps equal the default period's, which the refresh sums per person
+        (marts.SUMMARIES)? The queries then read those sums instead of summing the period's weeks."""
+        cur = self.con
+        try:
+            row = cur.execute(
+                "SELECT (SELECT min(period_lo) FROM mart_period_person_tool), "
+                "(SELECT min(period_hi) FROM mart_period_person_tool)"
+            ).fetchone()
+        finally:
+            cur.close()
+        return row[0] is not None and (row[0], row[1]) == (monday(start), monday(end))
+
     # -- leaderboards ----------------------------------------------------------------------------------
 
     @property
@@ -171,7 +184,8 @@ class Warehouse:
     ):
         """Per person in scope: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py).
         `subtree` narrows within the scope; it never widens it."""
-        return self._frame("q_leaderboard_people", scope, **leaderboard.query_params(start, end, tool, subtree))
+        params = leaderboard.query_params(start, end, tool, subtree)
+        return self._frame("q_leaderboard_people", scope, **params, stored=self._stored_period(start, end))
 
     def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""
@@ -225,7 +239,8 @@ class Warehouse:
         (of their latest week in scope), tokens, suspected/scheduled tokens, cost_usd, real_outcomes,
         active_weeks, suspect_weeks, flagged, and adjusted_tokens as the leaderboard adjusts them. `board`: the
         leaderboard_people result for the same period, subtree and scope when the caller already has it."""
-        placed = self._frame("q_org_people", scope, start=start, end=end, subtree=subtree)
+        stored = self._stored_period(start, end)
+        placed = self._frame("q_org_people", scope, start=start, end=end, subtree=subtree, stored=stored)
         if board is None:
             board = self.leaderboard_people(start, end, None, subtree, scope)
         parts = ["user_id", "tokens", "suspected_tokens", "scheduled_tokens", "cost_usd", "adjusted_tokens", "flagged"]

@@ -28,6 +28,7 @@ TABLES = (
     "det_partners",
     "det_person_week",
     "det_person",
+    *marts.SUMMARIES,
 )
 
 

@@ -4,7 +4,17 @@
 -- Outcome yield and its peers are judged on the person's whole judgeable use (every tool that reports outcomes)
 -- across the whole company, so a filter changes which tokens are shown, never the standard they are held to.
 WITH span AS (
-    -- one pass over the mart: everything below derives from these person x tool x team sums
+    -- one pass over the mart: everything below derives from these person x tool x team sums. $stored: the weeks
+    -- asked for are the default period's, already summed by the refresh (mart_period_person_tool); the branch
+    -- not taken is a constant false, which the planner drops
+    SELECT user_id, tool, team_id, tool_reports, tokens, suspected_tokens, scheduled_tokens, cost_usd,
+           kept_cache_read_tokens,
+           edits_accepted * $w_edit + commits * $w_commit + prs_merged * $w_pr + reviews * $w_review
+               + tickets_closed * $w_ticket AS outcome_units,
+           flagged
+    FROM mart_period_person_tool
+    WHERE $stored
+    UNION ALL
     SELECT user_id, tool, team_id, tool_reports,
            sum(tokens) AS tokens, sum(suspected_tokens) AS suspected_tokens,
            sum(scheduled_tokens) AS scheduled_tokens, sum(cost_usd) AS cost_usd,
@@ -15,7 +25,7 @@ WITH span AS (
                + tickets_closed * $w_ticket) FILTER (WHERE NOT is_suspected) AS outcome_units,
            bool_or(is_suspected) AS flagged
     FROM mart_person_week_tool
-    WHERE week BETWEEN date_trunc('week', CAST($start AS DATE)) AND CAST($end AS DATE)
+    WHERE NOT $stored AND week BETWEEN date_trunc('week', CAST($start AS DATE)) AND CAST($end AS DATE)
     GROUP BY ALL
 ), person AS (
     SELECT user_id, sum(tokens - suspected_tokens) FILTER (WHERE tool_reports) AS judged_tokens,

@@ -1,0 +1,165 @@
+"""The summaries the refresh keeps (marts.SUMMARIES) give the pages exactly what summing the big marts on every view
+gave: the default period's leaderboard and org explorer rows, and the Demand and Data pages' head counts and totals."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import access, leaderboard, marts
+from analytics.queries import OPERATOR, Warehouse
+from analytics.warehouse import connect_read_only
+
+
+@pytest.fixture(scope="module")
+def wh(demo_db):
+    warehouse = Warehouse(connect_read_only(demo_db))
+    yield warehouse
+    warehouse.close()
+
+
+def _default_period(wh: Warehouse):
+    first, last = wh.date_bounds()
+    return max(first, last - timedelta(weeks=marts.PERIOD_WEEKS) + timedelta(days=1)), last
+
+
+def _scopes(wh: Warehouse) -> dict[str, access.Scope]:
+    viewers = access.demo_viewers(wh.con)
+    out = {"admin": access.Viewer(email="", role="admin", display_name="test admin").scope()}
+    for label, viewer in viewers.items():
+        if label.startswith("Team lead of") or label.startswith("Lead of"):
+            out[label] = viewer.scope()
+    assert len(out) > 1, "the demo offers a lead to compare scoped results with"
+    return out
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame, key: str | list[str]) -> None:
+    got = got.sort_values(key, ignore_index=True)
+    want = want.sort_values(key, ignore_index=True)
+    assert list(got.columns) == list(want.columns)
+    for column in want.columns:
+        a, e = got[column], want[column]
+        if pd.api.types.is_float_dtype(e) or pd.api.types.is_float_dtype(a):
+            np.testing.assert_allclose(a.astype("float64"), e.astype("float64"), rtol=1e-9, err_msg=column)
+        else:
+            assert a.astype(str).tolist() == e.astype(str).tolist(), f"{column} differs"
+
+
+def test_the_default_period_is_the_one_summed(wh):
+    start, end = _default_period(wh)
+    assert wh._stored_period(start, end)
+    assert wh._stored_period(start + timedelta(days=start.weekday() and -start.weekday()), end)  # same weeks
+    assert not wh._stored_period(start + timedelta(days=7), end)
+    assert not wh._stored_period(start, end - timedelta(days=7))
+
+
+@pytest.mark.parametrize("narrow_to_a_tool", [False, True])
+def test_leaderboard_from_the_summary_equals_summing_the_weeks(wh, narrow_to_a_tool):
+    start, end = _default_period(wh)
+    tool = wh.demand_tools()["tool"].iloc[0] if narrow_to_a_tool else None
+    params = leaderboard.query_params(start, end, tool, None)
+    for scope in _scopes(wh).values():
+        summed = wh._frame("q_leaderboard_people", scope, **params, stored=True)
+        assert len(summed)
+        _same(summed, wh._frame("q_leaderboard_people", scope, **params, stored=False), "user_id")
+    # the Warehouse reads the summary for the default period (and sums the weeks for any other)
+    _same(
+        wh.leaderboard_people(start, end, tool),
+        wh._frame("q_leaderboard_people", OPERATOR, **params, stored=False),
+        "user_id",
+    )
+    later = leaderboard.query_params(start + timedelta(days=7), end, tool, None)
+    _same(
+        wh.leaderboard_people(start + timedelta(days=7), end, tool),
+        wh._frame("q_leaderboard_people", OPERATOR, **later, stored=False),
+        "user_id",
+    )
+
+
+def test_org_people_from_the_summary_equals_summing_the_weeks(wh):
+    start, end = _default_period(wh)
+    teams = wh.org_teams()
+    subtree = teams.loc[teams["depth"] == teams["depth"].min(), "team_id"].iloc[0]
+    for scope in _scopes(wh).values():
+        for narrowed in (None, subtree):
+            args = {"start": start, "end": end, "subtree": narrowed}
+            summed = wh._frame("q_org_people", scope, **args, stored=True)
+            _same(summed, wh._frame("q_org_people", scope, **args, stored=False), "user_id")
+
+
+# The Demand and Data pages' questions as they were asked of every person-day before mart_identity_tool
+FROM_DAYS = {
+    "q_demand_tools": """
+        WITH last AS (SELECT max(day) AS d FROM mart_person_day_tool)
+        SELECT tool,
+               count(DISTINCT user_id) FILTER (WHERE is_attributed AND tokens > 0 AND day > last.d - 28) AS people,
+               count(DISTINCT user_id) FILTER (WHERE is_attributed AND tokens > 0) AS people_ever
+        FROM mart_person_day_tool, last WHERE tool IS NOT NULL GROUP BY tool ORDER BY tool""",
+    "q_demand_orgs": """
+        WITH last AS (SELECT max(day) AS d FROM mart_person_day_tool), users AS (
+            SELECT p.org_id, count(DISTINCT t.user_id) FILTER (WHERE t.day > last.d - 28) AS headcount,
+                   count(DISTINCT t.user_id) AS people_ever
+            FROM mart_person_day_tool t JOIN dim_people p USING (user_id), last
+            WHERE t.is_attributed AND t.tokens > 0 GROUP BY p.org_id
+        ), orgs AS (SELECT org_id, any_value(org_name) AS org_name FROM dim_people GROUP BY org_id)
+        SELECT o.org_id, o.org_name, COALESCE(u.headcount, 0) AS headcount, COALESCE(u.people_ever, 0) AS people_ever
+        FROM orgs o LEFT JOIN users u USING (org_id) ORDER BY o.org_name""",
+    "q_unattributed_summary": """
+        SELECT COALESCE(sum(tokens), 0) AS tokens,
+               COALESCE(sum(tokens) FILTER (WHERE NOT is_attributed), 0) AS unattributed_tokens,
+               count(DISTINCT identity) FILTER (WHERE NOT is_attributed) AS unattributed_identities
+        FROM mart_person_day_tool""",
+    "q_data_unattributed": """
+        SELECT identity, string_agg(DISTINCT tool, ', ' ORDER BY tool) AS tools, CAST(sum(tokens) AS BIGINT) AS tokens,
+               sum(cost_usd) AS cost_usd, CAST(sum(requests) AS BIGINT) AS requests, min(day) AS first_day,
+               max(day) AS last_day
+        FROM mart_person_day_tool WHERE NOT is_attributed GROUP BY identity ORDER BY tokens DESC, identity""",
+}
+KEYS = {
+    "q_demand_tools": "tool",
+    "q_demand_orgs": "org_id",
+    "q_unattributed_summary": "tokens",
+    "q_data_unattributed": "identity",
+}
+
+
+@pytest.mark.parametrize("name", sorted(FROM_DAYS))
+def test_identity_totals_answer_as_the_person_days_did(wh, name):
+    got = wh._frame(name)
+    assert len(got)
+    _same(got, wh.con.execute(FROM_DAYS[name]).df(), KEYS[name])
+
+
+def test_demand_head_counts_see_recent_and_past_users(wh):
+    tools = wh.demand_tools()
+    assert (tools["people_ever"] >= tools["people"]).all()
+    assert tools["people"].sum() > 0
+    assert wh.unattributed_summary()["unattributed_identities"] > 0
+
+
+AUTOMATION_BY_DAY = """
+    SELECT m.user_id, p.display_name, p.team_name, CAST(sum(m.scheduled_tokens) AS BIGINT) AS automation_tokens,
+           sum(m.scheduled_cost_usd) AS automation_cost_usd,
+           CAST(sum(m.scheduled_requests) AS BIGINT) AS scheduled_requests,
+           sum(m.scheduled_tokens) / nullif(sum(m.tokens), 0) AS share_of_their_tokens
+    FROM mart_person_day_tool m JOIN dim_people p USING (user_id)
+    WHERE m.is_attributed AND m.day BETWEEN CAST($start AS DATE) AND CAST($end AS DATE) AND m.scheduled_tokens > 0
+      AND ($scope_all OR p.team_id IN (SELECT team_id FROM team_ancestors
+                                       WHERE list_contains($scope_teams, ancestor_id)))
+    GROUP BY ALL ORDER BY automation_tokens DESC"""
+
+
+def test_automation_lane_sums_per_person_before_naming(wh):
+    start, end = _default_period(wh)
+    for scope in _scopes(wh).values():
+        got = wh.automation_lane(start, end, scope)
+        params = {"start": start, "end": end, "scope_all": scope.params()["scope_all"]}
+        params["scope_teams"] = scope.params()["scope_teams"]
+        want = wh.con.execute(AUTOMATION_BY_DAY, params).df()
+        if not scope.named:
+            want = want.drop(columns="display_name")
+        _same(got, want, "user_id")
+    assert len(wh.automation_lane(start, end))
