@@ -22,7 +22,6 @@ review queue and never contradicts the flag.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -161,7 +160,10 @@ def _score(
         columns = _peer_columns(t)
         if set(columns) <= stored:
             known = _frame(
-                con, f"SELECT user_id, week, {', '.join(columns)} FROM det_person_week WHERE week < ?", [fresh_from]
+                con,
+                f"SELECT user_id, week, {', '.join(columns)} FROM det_person_week WHERE week < ? "
+                "ORDER BY user_id, week",
+                [fresh_from],
             )
     weeks = _frame(con, "SELECT * FROM _det_week ORDER BY user_id, week")
     days = _frame(con, "SELECT user_id, day, tokens FROM _det_day")
@@ -376,12 +378,17 @@ def _earlier_median(values: pd.Series, person: np.ndarray) -> tuple[pd.Series, p
     median = np.full(len(values), np.nan)
     count = np.zeros(len(values))
     seen = ~np.isnan(grid)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a person with no baseline yet: all-NaN slice
-        for k in range(1, grid.shape[1]):
-            at = position == k
-            median[at] = np.nanmedian(grid[person[at], :k], axis=1)
-            count[at] = seen[person[at], :k].sum(axis=1)
+    filled = np.where(seen, grid, np.inf)  # missing values sort last
+    for k in range(1, grid.shape[1]):
+        at = position == k
+        rows = person[at]
+        ordered = np.sort(filled[rows, :k], axis=1)
+        n = seen[rows, :k].sum(axis=1)
+        pick = np.arange(len(rows))
+        # the middle value, or the mean of the two middle values (as np.nanmedian); none without values
+        middle = (ordered[pick, np.maximum(n - 1, 0) // 2] + ordered[pick, n // 2 - (n == 0)]) / 2
+        median[at] = np.where(n > 0, middle, np.nan)
+        count[at] = n
     return pd.Series(median, index=values.index), pd.Series(count, index=values.index)
 
 
@@ -510,19 +517,14 @@ def _score_weeks(
     what spans weeks (trailing yield, change, snapshot bursts) is always worked out over every week."""
     if w.empty:
         return w.assign(families="", suspect=False)
-    w = w.merge(roles, on="user_id", how="left")
+    w["title"] = w["user_id"].map(roles.drop_duplicates("user_id").set_index("user_id")["title"])
     w["peer_tool"] = w["top_tool"].fillna("")
-    w["peer_group"] = w["peer_tool"] + " / " + _roles(w["title"])
+    w["peer_group"] = _pairs(w["peer_tool"], _roles(w["title"]))
     f = _features(w, t)
     peers = None
     if known is not None and fresh_from is not None:
         fresh = (pd.to_datetime(w["week"]) >= pd.Timestamp(fresh_from)).to_numpy()
-        kept = w.loc[~fresh, ["user_id", "week"]].merge(known, on=["user_id", "week"], how="left")
-        columns = _peer_columns(t)
-        if len(kept) == (~fresh).sum() and set(columns) <= set(kept.columns) and kept["material"].notna().all():
-            kept.index = w.index[~fresh]
-            new = _against_peers(w[fresh], f[fresh], t)
-            peers = pd.concat([kept[columns].astype(new.dtypes.to_dict()), new]).reindex(w.index)
+        peers = _with_known(w, f, known, fresh, t)
     if peers is None:
         peers = _against_peers(w, f, t)
     w = pd.concat([w, peers], axis=1)
@@ -568,6 +570,43 @@ def _score_weeks(
     w["n_families"] = fired.sum(axis=1)
     w["suspect"] = (w["n_families"] >= max(2, t.min_families)) & w["material"]
     return w
+
+
+def _pairs(tool: pd.Series, role: np.ndarray) -> pd.Series:
+    """ "tool / role" per row, each distinct pair written once."""
+    tools, tool_names = pd.factorize(tool)
+    roles, role_names = pd.factorize(pd.Series(role, index=tool.index))
+    codes, pairs = pd.factorize(tools.astype("int64") * (len(role_names) + 1) + roles)
+    names = np.array(
+        [f"{tool_names[p // (len(role_names) + 1)]} / {role_names[p % (len(role_names) + 1)]}" for p in pairs]
+    )
+    return pd.Series(names[codes] if len(codes) else np.array([], dtype=object), index=tool.index, dtype=object)
+
+
+def _with_known(w: pd.DataFrame, f: pd.DataFrame, known: pd.DataFrame, fresh: np.ndarray, t: Thresholds):
+    """_peer_columns for every row: the stored ones (`known`, sorted by person and week) for the rows before the
+    fresh weeks, worked out anew for the fresh rows; None when the stored rows are not exactly the earlier rows."""
+    columns = _peer_columns(t)
+    old = w.loc[~fresh, ["user_id", "week"]]
+    if (
+        len(known) != len(old)
+        or not set(columns) <= set(known.columns)
+        or known["material"].isna().any()
+        or not np.array_equal(known["user_id"].to_numpy(), old["user_id"].to_numpy())
+        or not np.array_equal(
+            pd.to_datetime(known["week"]).to_numpy("datetime64[us]"),
+            pd.to_datetime(old["week"]).to_numpy("datetime64[us]"),
+        )
+    ):
+        return None
+    new = _against_peers(w[fresh], f[fresh], t)
+    # the stored rows, then the new ones, put back in w's order by one take per column
+    order = np.argsort(np.concatenate([np.flatnonzero(~fresh), np.flatnonzero(fresh)]), kind="stable")
+    out = {
+        column: np.concatenate([known[column].to_numpy(dtype=new[column].dtype), new[column].to_numpy()])[order]
+        for column in columns
+    }
+    return pd.DataFrame(out, index=w.index)
 
 
 def _snapshot_dates(since: date, until: date, spec: str) -> list[date]:

@@ -60,16 +60,20 @@ FROM _det_events WHERE prompt_fingerprint IS NOT NULL AND initiated_by <> 'agent
 CREATE OR REPLACE TEMP TABLE _det_fps AS
 SELECT week, fp FROM _det_prompts GROUP BY week, fp HAVING count(DISTINCT user_id) < $stock_prompt_people;
 
--- Near-duplicate fingerprints (Hamming distance <= $near_bits), each distinct fingerprint compared once:
+-- Near-duplicate fingerprints (Hamming distance <= $near_bits), each distinct pair compared once:
 -- candidates share a 16-bit block exactly (certain up to 3 differing bits, usually found up to 6), then
--- are compared bit by bit. Every fingerprint is its own neighbour.
+-- are compared bit by bit. Every fingerprint is its own neighbour, and a neighbour's neighbour both ways.
 CREATE OR REPLACE TEMP TABLE _det_near AS
 WITH blocks AS (
     SELECT week, fp, b, (fp >> (16 * b)) & 65535 AS block FROM _det_fps, range(4) t(b)
+), pairs AS (
+    SELECT DISTINCT a.week, a.fp, b.fp AS nfp
+    FROM blocks a JOIN blocks b ON a.week = b.week AND a.b = b.b AND a.block = b.block AND a.fp < b.fp
+    WHERE bit_count(xor(a.fp, b.fp)) <= $near_bits
 )
-SELECT DISTINCT a.week, a.fp, b.fp AS nfp
-FROM blocks a JOIN blocks b ON a.week = b.week AND a.b = b.b AND a.block = b.block
-WHERE bit_count(xor(a.fp, b.fp)) <= $near_bits;
+SELECT week, fp, fp AS nfp FROM _det_fps
+UNION ALL SELECT week, fp, nfp FROM pairs
+UNION ALL SELECT week, nfp, fp FROM pairs;
 
 -- For each fingerprint and each person who sent one of its neighbours: in how many sessions.
 CREATE OR REPLACE TEMP TABLE _det_reach AS
