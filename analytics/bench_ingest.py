@@ -76,8 +76,17 @@ def main() -> None:
             )
         print(
             f"median: {statistics.median(rates) / 1e6:.2f} M events/s load, "
-            f"{statistics.median(refreshes):.2f} s refresh, {statistics.median(reloads):.2f} s no-op reload"
+            f"{statistics.median(refreshes):.2f} s refresh, {statistics.median(reloads):.2f} s no-op reload; "
+            f"peak memory {peak_rss_mb():,.0f} MB (the whole process, refresh included)"
         )
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory (VmHWM), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -396,3 +397,111 @@ def test_a_folder_without_canonical_files_is_an_error(tmp_path):
     (tmp_path / "usage_events.xlsx").write_text("x")
     with pytest.raises(ValueError, match="holds no files to load"):
         ingest.discover([tmp_path])
+
+
+def _state(con) -> dict[str, list[tuple]]:
+    """Everything a load leaves behind that does not depend on the clock."""
+    return {
+        "usage_events": con.execute("SELECT * FROM usage_events ORDER BY ALL").fetchall(),
+        "outcomes": con.execute("SELECT * FROM outcomes ORDER BY ALL").fetchall(),
+        "rejected_rows": con.execute("SELECT * EXCLUDE (rejected_at) FROM rejected_rows ORDER BY ALL").fetchall(),
+        "tool_sources": con.execute("SELECT * FROM tool_sources ORDER BY ALL").fetchall(),
+        "ingest_log": con.execute("SELECT * EXCLUDE (started_at, finished_at) FROM ingest_log ORDER BY ALL").fetchall(),
+    }
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_lines_set_aside_resolve_exactly_as_the_whole_file_would(tmp_path, monkeypatch, fmt):
+    """Events are inserted straight from the file except the lines whose id repeats in it or is already
+    loaded; resolving every line in the temporary table instead must give the same rows, counts and rejects."""
+    from analytics.warehouse import connect
+
+    earlier = write_csv(tmp_path / "usage_events-1.csv", EVENT_HEADER, good_events(4, user="x9"))
+    rows = (
+        good_events(12)
+        + list(BROKEN)[:12]  # every rule but the malformed line, which only CSV has
+        + [
+            # g0 to g3 are loaded already (for x9), so their first lines here (for a1) are conflicts
+            "g0,2026-10-01T10:00:00Z,a1,claude-code,claude-sonnet-4-5,human,100,20,5",  # repeat, same: duplicate
+            "g1,2026-10-02T10:01:00Z,a1,claude-code,claude-sonnet-4-5,human,999,20,5",  # repeat, other values
+            "g1,2026-10-02T10:01:00Z,a1,claude-code,claude-sonnet-4-5,human,998,20,5",  # and again
+            "b02,2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,0",  # its first line was rejected: this one loads
+            "g0,2026-10-01T10:00:00Z,x9,claude-code,claude-sonnet-4-5,human,100,20,5",  # as loaded; not as line 2
+            "g2,2026-10-03T10:02:00Z,x9,claude-code,claude-sonnet-4-5,agent,100,20,5",
+            "g3,2026-10-04T10:03:00Z,x9,claude-code,claude-sonnet-4-5,human,100,20,5",
+            ",2026-10-01T10:00:00Z,a1,claude-code,m,human,1,1,0",  # a second line without an id
+        ]
+    )
+    path = write_csv(tmp_path / "usage_events-2.csv", EVENT_HEADER, rows)
+    if fmt == "parquet":
+        # typed columns, as exporters write them: timestamps with a zone, counts as integers
+        with duckdb.connect() as scratch:
+            scratch.execute("SET TimeZone = 'UTC'")
+            scratch.execute(f"CREATE TABLE raw AS SELECT * FROM read_csv('{path}', all_varchar = true)")
+            scratch.execute(  # what cannot be typed arrives empty
+                "COPY (SELECT * REPLACE (TRY_CAST(ts AS TIMESTAMPTZ) AS ts, TRY_CAST(input_tokens AS BIGINT) "
+                f"AS input_tokens) FROM raw) TO '{tmp_path / 'usage_events-2.parquet'}' (FORMAT parquet)"
+            )
+        path = tmp_path / "usage_events-2.parquet"
+    aside: list[tuple[int, int]] = []
+    set_aside = _Loader._set_aside
+
+    def spy(self):
+        set_aside(self)
+        aside.append((self.aside_rows, self.source_rows))
+
+    monkeypatch.setattr(_Loader, "_set_aside", spy)
+    states, counts = [], []
+    for whole in (False, True):
+        monkeypatch.setattr(_Loader, "force_aside", whole)
+        con = connect(tmp_path / f"whole{whole}.duckdb")
+        summary = ingest.ingest(con, [earlier, path], refresh=False, now=datetime(2026, 11, 1))
+        counts.append([(r.status, r.rows_read, r.inserted, r.duplicates, r.rejected) for r in summary.results])
+        states.append(_state(con))
+        con.close()
+    assert counts[0] == counts[1]
+    assert states[0] == states[1]
+    # the streamed load set aside only the 14 lines of g0 to g3, b02 and no id, not the whole file
+    assert aside[1] == (14, len(rows))
+    assert [a == s for a, s in aside[2:]] == [True, True]
+    status, read, inserted, duplicates, rejected = counts[0][1]
+    assert status == "loaded"
+    assert read == len(rows)
+    assert inserted + duplicates + rejected == read
+    reasons = [r[5] for r in states[0]["rejected_rows"]]
+    assert sum("appears earlier in this file" in r for r in reasons) == 5  # g1 twice, g0, g2, g3
+    assert sum("already loaded with different values" in r for r in reasons) == 4
+    # g4 to g11 and the second b02 (and b08, whose "12.5" became 13 in the Parquet file); the repeated g0
+    assert (inserted, duplicates) == (9 + (fmt == "parquet"), 1)
+
+
+def test_bad_lines_of_a_streamed_file_are_found_without_repeats_or_loaded_ids(con, tmp_path):
+    """A file whose ids are all new and unique is inserted in one pass; its broken lines still are kept."""
+    rows = good_events(5) + list(BROKEN)[:12]
+    result = load(con, write_csv(tmp_path / "usage_events.csv", EVENT_HEADER, rows), refresh=False).results[0]
+    assert (result.inserted, result.duplicates, result.rejected) == (5, 0, 12)
+    assert con.execute("SELECT count(*) FROM usage_events").fetchone()[0] == 5
+    assert con.execute("SELECT count(DISTINCT line) FROM rejected_rows").fetchone()[0] == 12
+    assert con.execute("SELECT tool FROM tool_sources").fetchall() == [("claude-code",)]
+
+
+def test_parquet_timestamps_with_a_zone_are_stored_in_utc(con, tmp_path):
+    """Zoned Parquet times are read as their UTC instant, infinity included (rejected as in the future)."""
+    path = tmp_path / "usage_events.parquet"
+    con.execute("SET TimeZone = 'America/New_York'")  # the session's zone must not matter
+    con.execute(
+        f"""COPY (SELECT * FROM (VALUES
+              ('z1', TIMESTAMPTZ '2026-10-01 10:00:00.123456+02', 'a1', 'claude-code', 'human', 1, 1),
+              ('z2', TIMESTAMPTZ '1969-12-31 23:59:59+00', 'a1', 'claude-code', 'human', 1, 1),
+              ('z3', TIMESTAMPTZ 'infinity', 'a1', 'claude-code', 'human', 1, 1))
+            t(event_id, ts, user_id, tool, initiated_by, input_tokens, output_tokens))
+            TO '{path}' (FORMAT parquet)"""
+    )
+    con.execute("SET TimeZone = 'UTC'")
+    result = load(con, path, refresh=False).results[0]
+    assert (result.inserted, result.rejected) == (2, 1)
+    assert con.execute("SELECT event_id, ts FROM usage_events ORDER BY event_id").fetchall() == [
+        ("z1", datetime(2026, 10, 1, 8, 0, 0, 123456)),
+        ("z2", datetime(1969, 12, 31, 23, 59, 59)),
+    ]
+    assert "more than a day in the future" in con.execute("SELECT reason FROM rejected_rows").fetchone()[0]

@@ -65,3 +65,43 @@ def test_every_row_is_accounted_for_and_reloading_changes_nothing(rows):
             for t in ("usage_events", "rejected_rows", "mart_person_day_tool")
         ] == snapshot
         con.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ROW, min_size=0, max_size=6), st.lists(ROW, min_size=1, max_size=12))
+def test_setting_lines_aside_gives_what_resolving_the_whole_file_gives(earlier_rows, rows):
+    """Events go straight from the file into the table unless their id repeats in it or is loaded already;
+    whatever the file and the database hold, that must end as resolving every line in one temporary table."""
+    from datetime import datetime
+
+    from analytics.ingest import _Loader
+
+    states = []
+    with tempfile.TemporaryDirectory() as folder:
+        for whole in (False, True):
+            _Loader.force_aside = whole
+            try:
+                con = connect(Path(folder) / f"w{whole}.duckdb")
+                results = []
+                for name, part in (("earlier", earlier_rows), ("later", rows)):
+                    if not part:
+                        continue
+                    (Path(folder) / name).mkdir(exist_ok=True)
+                    path = write(part, Path(folder) / name)
+                    summary = ingest.ingest(con, [path], refresh=False, now=datetime(2026, 11, 1))
+                    results += [(r.rows_read, r.inserted, r.duplicates, r.rejected) for r in summary.results]
+                states.append(
+                    [results]
+                    + [
+                        con.execute(f"SELECT * {exclude} FROM {t} ORDER BY ALL").fetchall()
+                        for t, exclude in (
+                            ("usage_events", ""),
+                            ("rejected_rows", "EXCLUDE (rejected_at)"),
+                            ("tool_sources", ""),
+                        )
+                    ]
+                )
+                con.close()
+            finally:
+                _Loader.force_aside = False
+    assert states[0] == states[1]
