@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import duckdb
@@ -15,6 +16,7 @@ from analytics.warehouse import get_meta, monday, sql_text
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
 OPERATOR = Scope("admin", None, None, True, 1)  # the command line: whoever runs it holds the database file
+CLOSE_TRIES = 200  # 10 s of 50 ms waits for another thread's query before close() gives up and says so
 
 
 class Warehouse:
@@ -31,7 +33,16 @@ class Warehouse:
         return self._con.cursor()
 
     def close(self) -> None:
-        self._con.close()
+        """Close the shared connection, once no other thread's query is running on it (the app's background
+        forecast fits read through it; DuckDB refuses to close a connection that is busy)."""
+        for attempt in range(CLOSE_TRIES):
+            try:
+                self._con.close()
+                return
+            except duckdb.ResourceInUseException:
+                if attempt == CLOSE_TRIES - 1:
+                    raise
+                time.sleep(0.05)
 
     def _frame(self, name: str, scope: Scope | None = None, **params) -> pd.DataFrame:
         """A named query's rows. With a scope, the query is bound to it (`$scope_all`, `$scope_teams`,

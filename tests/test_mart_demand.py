@@ -74,11 +74,13 @@ def test_the_small_group_limit_counts_people_with_recent_use_only():
     )
     # u1 used tool a lately; u2 only long ago (on tool b, since stopped); u3 never; u4 lately, unattributed rows too
     con.execute(
-        "CREATE TABLE mart_person_day_tool AS SELECT user_id, CAST(day AS DATE) AS day, tool, is_attributed, tokens "
+        "CREATE TABLE mart_person_day_tool AS SELECT user_id AS identity, CASE WHEN is_attributed THEN user_id END "
+        "AS user_id, CAST(day AS DATE) AS day, tool, is_attributed, tokens, 0.0 AS cost_usd, 1 AS requests "
         "FROM (VALUES ('u1', '2026-11-20', 'a', true, 10), ('u2', '2026-08-01', 'b', true, 10), "
         "('u4', '2026-11-01', 'a', true, 5), ('x9', '2026-11-20', 'a', false, 7), ('u1', '2026-11-19', 'a', true, 0)) "
         "t(user_id, day, tool, is_attributed, tokens)"
     )
+    con.execute(sql_text("mart_identity_tool"))  # the per-identity summary the two queries read
     orgs = con.execute(sql_text("q_demand_orgs")).fetchall()
     # lately: not 3 and 1 people on the books; ever (what the series holds, the size k is judged on): u1 and u2
     assert orgs == [("o1", "Org one", 1, 2), ("o2", "Org two", 1, 1)]

@@ -298,9 +298,9 @@ class ForecastBoard:
             try:
                 job.set_result(self._fit(history, PAGE_HORIZON))
             except BaseException as exc:  # said to the waiting page, which shows it as the error it is
-                job.set_exception(exc)
                 with self._lock:
-                    self._fits.pop(key, None)  # a later view tries again
+                    self._fits.pop(key, None)  # a later view tries again (dropped before anyone hears of it)
+                job.set_exception(exc)
                 continue
             with self._lock:
                 scope = key[:3]
