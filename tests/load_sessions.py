@@ -397,14 +397,7 @@ async def watcher(run: Run, browser) -> None:
         while not run.stop.is_set():
             shown = await page.evaluate(LAST_DAY_JS)
             now = time.time()
-            for ingest in run.ingests:
-                if (
-                    ingest.expected_last_day
-                    and ingest.shown_idle is None
-                    and shown
-                    and shown >= ingest.expected_last_day
-                ):
-                    ingest.shown_idle = now
+            mark_shown(run, shown, now)
             seen = await page.evaluate(INSPECT_JS)
             if seen["exceptions"] or seen["errors"] or errors:
                 what = (seen["exceptions"] or seen["errors"] or errors)[0][:200]
@@ -438,6 +431,13 @@ def protocol_last_day(client) -> str | None:
 
 def protocol_viewing(client, viewing: str) -> bool:
     return any(c.startswith("Viewing as") and c.endswith(viewing) for c in client.captions(SIDEBAR))
+
+
+def mark_shown(run, shown, now: float) -> None:
+    """Record when the idle page first showed each finished ingest's last day (`shown`, the day it shows now)."""
+    for ingest in run.ingests:
+        if ingest.expected_last_day and ingest.shown_idle is None and shown and shown >= ingest.expected_last_day:
+            ingest.shown_idle = now
 
 
 async def timed_protocol(
@@ -556,14 +556,7 @@ async def protocol_watcher(run: Run) -> None:
         while not run.stop.is_set():
             shown = protocol_last_day(client)
             now = time.time()
-            for ingest in run.ingests:
-                if (
-                    ingest.expected_last_day
-                    and ingest.shown_idle is None
-                    and shown
-                    and shown >= ingest.expected_last_day
-                ):
-                    ingest.shown_idle = now
+            mark_shown(run, shown, now)
             seen = (
                 client.exceptions()
                 or client.error_alerts()
