@@ -29,17 +29,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import duckdb
 
-from analytics import detect, thresholds
+from analytics import detect, leaderboard, thresholds
 from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_text, transaction, week_chunks
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "7"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
 # 6: dim_people.role (the title without seniority words), read by the leaderboard query
 # 7: mart_period_person_tool, mart_period_person_team, mart_identity_tool (SUMMARIES)
+# 8: mart_period_board (the company's people board of the default period, ranked, with its peer standards)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -58,8 +59,9 @@ _BY_SUSPECT_WEEK = {"mart_demand_day"}
 EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild's [lo, hi]
 # Small summaries rebuilt whole after the week-grain marts on every refresh (each well under a second at 100 M
 # events), which pages read instead of summing a big mart on every view: the default period's sums per person
-# (the last PERIOD_WEEKS weeks of data, the sidebar's default range) and each identity's totals per tool.
-SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_identity_tool")
+# (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, and each
+# top-level org's weeks of tokens and outcomes (0.16 s); then the company's board of the period (_period_board).
+SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_identity_tool", "mart_org_week_outcomes")
 PERIOD_WEEKS = 13
 
 # Loaded tables that change what every week means: any change to them makes the refresh whole.
@@ -270,6 +272,31 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> None:
     for mart in SUMMARIES:
         text = sql_text(mart)
         con.execute(text, {"weeks": PERIOD_WEEKS} if "$weeks" in text else None)
+    _period_board(con)
+
+
+# What q_leaderboard_people reads of mart_period_board when the board is not built yet (its peer standards,
+# in a branch a build never takes): the table it creates must exist for the query to bind.
+_BOARD_STANDARDS = (
+    "CREATE OR REPLACE TABLE mart_period_board (user_id VARCHAR, main_tool VARCHAR, outcome_units DOUBLE, "
+    "yield_per_m DOUBLE, peer_yield_per_m DOUBLE, peer_group VARCHAR)"
+)
+
+
+def _period_board(con: duckdb.DuckDBPyConnection) -> None:
+    """mart_period_board: q_leaderboard_people over the default period (mart_period_person_tool), the whole
+    company and every tool, computing its peer standards, then ranked (analytics/sql/mart_period_board.sql)."""
+    if not con.execute("SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_period_board'").fetchone():
+        con.execute(_BOARD_STANDARDS)
+    people = sql_text("q_leaderboard_people").strip().rstrip(";")
+    params = {
+        **leaderboard.query_params(EVERY_WEEK[0], EVERY_WEEK[1], None, None),
+        "stored": True, "board": False, "scope_all": True, "scope_teams": [],
+    }  # fmt: skip
+    con.execute(
+        f"CREATE OR REPLACE TABLE mart_period_board AS WITH people AS ({people}) {sql_text('mart_period_board')}",
+        {k: v for k, v in params.items() if f"${k}" in people},
+    )
 
 
 def _replace_weeks(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:

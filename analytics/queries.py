@@ -11,7 +11,7 @@ import pandas as pd
 
 from analytics import leaderboard, marts
 from analytics.access import AccessError, Scope
-from analytics.warehouse import get_meta, monday, sql_text
+from analytics.warehouse import fetch_frame, get_meta, monday, sql_text
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
@@ -54,7 +54,7 @@ class Warehouse:
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
         cur = self.con
         try:
-            frame = cur.execute(text, params or None).df()
+            frame = fetch_frame(cur, text, params)
         finally:
             cur.close()
         if scope is not None and not scope.named:
@@ -195,8 +195,13 @@ class Warehouse:
     ):
         """Per person in scope: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py).
         `subtree` narrows within the scope; it never widens it."""
+        stored = self._stored_period(start, end)
+        if stored and tool is None and subtree is None and scope.company:
+            # the company's board of the default period, as the refresh ranked it (marts._period_board): it also
+            # holds rank_raw, rank_adjusted and rank_shift, which leaderboard.people_board then keeps
+            return self._frame("q_period_board", scope)
         params = leaderboard.query_params(start, end, tool, subtree)
-        return self._frame("q_leaderboard_people", scope, **params, stored=self._stored_period(start, end))
+        return self._frame("q_leaderboard_people", scope, **params, stored=stored, board=stored)
 
     def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""

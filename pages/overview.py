@@ -228,8 +228,7 @@ def adjusted_section(loaders: data.Loaders, start, end) -> None:
     raw = loaders.leaderboard_people(start, end, None, None)
     if raw.empty:
         return
-    board = leaderboard.people_board(raw, key=loaders.pseudonym_key(), show_names=False)
-    tokens, adjusted = float(board["tokens"].sum()), float(board["adjusted_tokens"].sum())
+    tokens, adjusted = leaderboard.totals(raw)
     cols = st.columns(3)
     cols[0].metric("Raw tokens (people)", short_number(tokens), help="Every token attributed to a person.")
     cols[1].metric(

@@ -29,6 +29,7 @@ TABLES = (
     "det_person_week",
     "det_person",
     *marts.SUMMARIES,
+    "mart_period_board",
 )
 
 

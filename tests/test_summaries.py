@@ -62,21 +62,43 @@ def test_leaderboard_from_the_summary_equals_summing_the_weeks(wh, narrow_to_a_t
     tool = wh.demand_tools()["tool"].iloc[0] if narrow_to_a_tool else None
     params = leaderboard.query_params(start, end, tool, None)
     for scope in _scopes(wh).values():
-        summed = wh._frame("q_leaderboard_people", scope, **params, stored=True)
+        summed = wh._frame("q_leaderboard_people", scope, **params, stored=False, board=False)
         assert len(summed)
-        _same(summed, wh._frame("q_leaderboard_people", scope, **params, stored=False), "user_id")
-    # the Warehouse reads the summary for the default period (and sums the weeks for any other)
+        for stored, board in ((True, False), (True, True)):  # the period's sums, then also its stored peer standards
+            got = wh._frame("q_leaderboard_people", scope, **params, stored=stored, board=board)
+            _same(got, summed, "user_id")
+    # the Warehouse reads the summaries for the default period (and sums the weeks for any other)
+    key = wh.pseudonym_key
     _same(
-        wh.leaderboard_people(start, end, tool),
-        wh._frame("q_leaderboard_people", OPERATOR, **params, stored=False),
-        "user_id",
+        leaderboard.people_board(wh.leaderboard_people(start, end, tool), key=key, show_names=True),
+        leaderboard.people_board(
+            wh._frame("q_leaderboard_people", OPERATOR, **params, stored=False, board=False), key=key, show_names=True
+        ),
+        "entity_id",
     )
     later = leaderboard.query_params(start + timedelta(days=7), end, tool, None)
     _same(
         wh.leaderboard_people(start + timedelta(days=7), end, tool),
-        wh._frame("q_leaderboard_people", OPERATOR, **later, stored=False),
+        wh._frame("q_leaderboard_people", OPERATOR, **later, stored=False, board=False),
         "user_id",
     )
+
+
+def test_the_company_board_is_stored_ranked(wh):
+    """The whole company's default view is the stored board, ranked and adjusted as people_board ranks a live one,
+    for a pseudonymous viewer as for a named one."""
+    start, end = _default_period(wh)
+    stored = wh.leaderboard_people(start, end)
+    assert {"rank_raw", "rank_adjusted", "rank_shift"} <= set(stored.columns)
+    assert stored["rank_raw"].tolist() == list(range(1, len(stored) + 1))
+    params = leaderboard.query_params(start, end, None, None)
+    for named in (True, False):
+        scope = access.Scope("admin", None, None, named, 5)
+        live = wh._frame("q_leaderboard_people", scope, **params, stored=False, board=False)
+        got = leaderboard.people_board(wh.leaderboard_people(start, end, scope=scope), key="k", show_names=named)
+        want = leaderboard.people_board(live, key="k", show_names=named)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+        assert named or got["entity_name"].str.startswith("Person ").all()
 
 
 def test_org_people_from_the_summary_equals_summing_the_weeks(wh):
@@ -163,3 +185,27 @@ def test_automation_lane_sums_per_person_before_naming(wh):
             want = want.drop(columns="display_name")
         _same(got, want, "user_id")
     assert len(wh.automation_lane(start, end))
+
+
+# The decoupling monitor's weeks as they were summed from every person-week before mart_org_week_outcomes
+DECOUPLING_FROM_WEEKS = """
+    SELECT m.org_id, COALESCE(any_value(t.team_name), m.org_id) AS org_name, m.week,
+           count(DISTINCT m.user_id) FILTER (WHERE m.is_headcount) AS people,
+           CAST(sum(m.tokens) AS BIGINT) AS tokens,
+           sum(m.edits_accepted) * $w_edit + sum(m.commits) * $w_commit + sum(m.prs_merged) * $w_pr
+               + sum(m.reviews) * $w_review + sum(m.tickets_closed) * $w_ticket AS outcome_units,
+           COALESCE(sum(m.tokens) FILTER (WHERE m.tool_reports) / nullif(sum(m.tokens), 0), 0) AS measurable_share
+    FROM mart_person_week_tool m LEFT JOIN dim_teams t ON t.team_id = m.org_id
+    WHERE m.week BETWEEN date_trunc('week', CAST($start AS DATE)) AND CAST($end AS DATE)
+    GROUP BY m.org_id, m.week ORDER BY m.org_id, m.week"""
+
+
+def test_decoupling_weeks_from_the_summary_equal_summing_the_person_weeks(wh):
+    first, last = wh.date_bounds()
+    params = leaderboard.query_params(first, last, None, None)
+    keep = ("start", "end", "w_edit", "w_commit", "w_pr", "w_review", "w_ticket")
+    for start in (first, last - timedelta(days=40)):
+        got = wh.decoupling_weeks(start, last)
+        assert len(got) and got["outcome_units"].sum() > 0
+        want = wh.con.execute(DECOUPLING_FROM_WEEKS, {**{k: params[k] for k in keep}, "start": start}).df()
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)

@@ -47,12 +47,19 @@ WITH span AS (
            median(yield_per_m) OVER () AS med_all
     FROM judged
 ), factor AS (
-    SELECT user_id, main_tool, role, outcome_units, yield_per_m,
+    -- $board: the default period's peer standards, as the refresh stored them with the company's board
+    -- (mart_period_board: they depend on the period only, never on the tool, subtree or scope shown)
+    SELECT user_id, main_tool, outcome_units, yield_per_m, peer_yield_per_m, peer_group
+    FROM mart_period_board
+    WHERE $board
+    UNION ALL
+    SELECT user_id, main_tool, outcome_units, yield_per_m,
            CASE WHEN n_role >= $min_peers THEN med_role WHEN n_tool >= $min_peers THEN med_tool ELSE med_all END
                AS peer_yield_per_m,
            CASE WHEN n_role >= $min_peers THEN main_tool || ' / ' || role
                 WHEN n_tool >= $min_peers THEN main_tool ELSE 'everyone' END AS peer_group
     FROM peers
+    WHERE NOT $board
 ), shown AS (
     SELECT user_id, sum(tokens) AS tokens, sum(suspected_tokens) AS suspected_tokens,
            sum(scheduled_tokens) AS scheduled_tokens, sum(cost_usd) AS cost_usd,
