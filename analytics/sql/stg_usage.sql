@@ -21,19 +21,28 @@ WITH rows AS (
            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_usd, active_minutes
     FROM usage_daily
     WHERE day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE)
-), priced AS (
-    SELECT r.*, m.input_usd_per_mtok AS m_in, m.output_usd_per_mtok AS m_out,
-           m.cache_read_usd_per_mtok AS m_cr, m.cache_write_usd_per_mtok AS m_cw
-    FROM rows r ASOF LEFT JOIN price_book m ON m.model = r.model AND r.ts >= m.effective_from
-), defaulted AS (
-    SELECT p.*, d.input_usd_per_mtok AS d_in, d.output_usd_per_mtok AS d_out,
-           d.cache_read_usd_per_mtok AS d_cr, d.cache_write_usd_per_mtok AS d_cw
-    FROM priced p ASOF LEFT JOIN (SELECT * FROM price_book WHERE model = '*') d ON p.ts >= d.effective_from
-), typed AS (
-    SELECT r.grain, r.ts, lower(r.identity) AS identity, il.user_id, il.user_id IS NOT NULL AS is_attributed, r.tool,
-           r.model, r.session_id, r.initiated_by,
+), located AS (
+    -- the person and their local day first: the day filter then drops the margin's rows before pricing
+    SELECT r.*, lower(r.identity) AS matched, il.user_id,
            -- daily rows carry the source's own day; events take the person's local calendar day
-           COALESCE(r.day, CAST(timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', r.ts)) AS DATE)) AS day,
+           COALESCE(r.day, CAST(timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', r.ts)) AS DATE)) AS local_day
+    FROM rows r
+    LEFT JOIN identity_lookup il ON il.identity = lower(r.identity)
+    LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+), kept AS (
+    SELECT *, '*' AS any_model FROM located WHERE local_day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE)
+), priced AS (
+    -- the prices in force at the time: the model's own, and the default '*' row's (price_book's effective_to)
+    SELECT r.*, m.input_usd_per_mtok AS m_in, m.output_usd_per_mtok AS m_out,
+           m.cache_read_usd_per_mtok AS m_cr, m.cache_write_usd_per_mtok AS m_cw,
+           d.input_usd_per_mtok AS d_in, d.output_usd_per_mtok AS d_out,
+           d.cache_read_usd_per_mtok AS d_cr, d.cache_write_usd_per_mtok AS d_cw
+    FROM kept r
+    LEFT JOIN price_book m ON m.model = r.model AND r.ts >= m.effective_from AND r.ts < m.effective_to
+    LEFT JOIN price_book d ON d.model = r.any_model AND r.ts >= d.effective_from AND r.ts < d.effective_to
+), typed AS (
+    SELECT r.grain, r.ts, r.matched AS identity, r.user_id, r.user_id IS NOT NULL AS is_attributed, r.tool,
+           r.model, r.session_id, r.initiated_by, r.local_day AS day,
            r.requests, r.human_prompts, r.agent_steps, r.scheduled_requests,
            r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_tokens,
            r.input_tokens + r.output_tokens + r.cache_read_tokens + r.cache_write_tokens AS tokens,
@@ -41,9 +50,6 @@ WITH rows AS (
                + r.cache_read_tokens * COALESCE(r.m_cr, r.d_cr) + r.cache_write_tokens * COALESCE(r.m_cw, r.d_cw)) / 1e6
            ) AS cost_usd,
            r.cost_usd IS NOT NULL AS cost_reported, r.active_minutes
-    FROM defaulted r
-    LEFT JOIN identity_lookup il ON il.identity = lower(r.identity)
-    LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+    FROM priced r
 )
-SELECT *, CAST(date_trunc('week', day) AS DATE) AS week FROM typed
-WHERE day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE);
+SELECT *, CAST(date_trunc('week', day) AS DATE) AS week FROM typed;
