@@ -600,13 +600,16 @@ def _with_known(w: pd.DataFrame, f: pd.DataFrame, known: pd.DataFrame, fresh: np
     ):
         return None
     new = _against_peers(w[fresh], f[fresh], t)
-    # the stored rows, then the new ones, put back in w's order by one take per column
-    order = np.argsort(np.concatenate([np.flatnonzero(~fresh), np.flatnonzero(fresh)]), kind="stable")
-    out = {
-        column: np.concatenate([known[column].to_numpy(dtype=new[column].dtype), new[column].to_numpy()])[order]
-        for column in columns
-    }
-    return pd.DataFrame(out, index=w.index)
+    # the stored rows and the new ones, each put in its place in w's order (one array per column, which the
+    # frame keeps as it is instead of copying them all into one block)
+    old_rows, new_rows = np.flatnonzero(~fresh), np.flatnonzero(fresh)
+    out = {}
+    for column in columns:
+        values = np.empty(len(w), dtype=new[column].dtype)
+        values[old_rows] = known[column].to_numpy(dtype=values.dtype)
+        values[new_rows] = new[column].to_numpy()
+        out[column] = values
+    return pd.DataFrame(out, index=w.index, copy=False)
 
 
 def _snapshot_dates(since: date, until: date, spec: str) -> list[date]:
