@@ -40,7 +40,9 @@ MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
 # 6: dim_people.role (the title without seniority words), read by the leaderboard query
 # 7: mart_period_person_tool, mart_period_person_team, mart_identity_tool (SUMMARIES)
-# 8: mart_period_board (the company's people board of the default period, ranked, with its peer standards)
+# 8: mart_period_board (the company's people board of the default period, ranked, with its peer standards);
+#    mart_org_week_outcomes; mart_tool_day, mart_demand_org_day, mart_demand_scope (SUMMARIES), mart_source_rows
+#    (the Data and Demand pages)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -59,9 +61,19 @@ _BY_SUSPECT_WEEK = {"mart_demand_day"}
 EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild's [lo, hi]
 # Small summaries rebuilt whole after the week-grain marts on every refresh (each well under a second at 100 M
 # events), which pages read instead of summing a big mart on every view: the default period's sums per person
-# (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, and each
-# top-level org's weeks of tokens and outcomes (0.16 s); then the company's board of the period (_period_board).
-SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_identity_tool", "mart_org_week_outcomes")
+# (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, each
+# top-level org's weeks of tokens and outcomes (0.16 s), the Data page's tokens per tool and day, and the Demand
+# page's per-scope sums; then the company's board of the period (_period_board) and the rows loaded per tool
+# (_source_rows).
+SUMMARIES = (
+    "mart_period_person_tool",
+    "mart_period_person_team",
+    "mart_identity_tool",
+    "mart_org_week_outcomes",
+    "mart_tool_day",
+    "mart_demand_org_day",
+    "mart_demand_scope",
+)
 PERIOD_WEEKS = 13
 
 # Loaded tables that change what every week means: any change to them makes the refresh whole.
@@ -273,6 +285,7 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> None:
         text = sql_text(mart)
         con.execute(text, {"weeks": PERIOD_WEEKS} if "$weeks" in text else None)
     _period_board(con)
+    _source_rows(con)
 
 
 # What q_leaderboard_people reads of mart_period_board when the board is not built yet (its peer standards,
@@ -297,6 +310,32 @@ def _period_board(con: duckdb.DuckDBPyConnection) -> None:
         f"CREATE OR REPLACE TABLE mart_period_board AS WITH people AS ({people}) {sql_text('mart_period_board')}",
         {k: v for k, v in params.items() if f"${k}" in people},
     )
+
+
+# The loaded tables whose rows the Data page counts per tool (mart_source_rows); names for statements.
+SOURCE_TABLES = ("usage_events", "usage_daily", "outcomes")
+
+
+def _source_rows(con: duckdb.DuckDBPyConnection) -> None:
+    """Keep mart_source_rows by adding the rows of the loads since the last count (meta source_rows_batch), a few
+    rows read instead of every event. A table whose counted rows then differ from its rows (a load replaced some:
+    re-sent daily rows replace the ones loaded before), or that was never counted, is counted whole."""
+    since = get_meta(con, "source_rows_batch")
+    held = con.execute(
+        "SELECT 1 FROM duckdb_tables() WHERE table_name = 'mart_source_rows' AND NOT temporary"
+    ).fetchone()
+    if since is None or not held:
+        con.execute(sql_text("mart_source_rows"))
+    else:
+        con.execute(sql_text("mart_source_rows_add"), {"since": int(since)})
+    for (source,) in con.execute(sql_text("source_rows_check")).fetchall():
+        table = SOURCE_TABLES[SOURCE_TABLES.index(source)]
+        con.execute("DELETE FROM mart_source_rows WHERE source = ?", [table])
+        con.execute(
+            f"INSERT INTO mart_source_rows SELECT ?, tool, count(*), max(batch_id) FROM {table} GROUP BY tool", [table]
+        )
+    last = con.execute("SELECT COALESCE(max(batch_id), 0) FROM ingest_log").fetchone()[0]
+    set_meta(con, "source_rows_batch", str(last))
 
 
 def _replace_weeks(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> None:

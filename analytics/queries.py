@@ -239,7 +239,10 @@ class Warehouse:
 
     def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
         """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
-        return {k: _plain(v) for k, v in self._row("q_demand_prices", tool=tool, org_id=org_id).items()}
+        # the refresh counts the active users of the scopes the Demand page offers: the company, a tool, an org
+        stored = tool is None or org_id is None
+        row = self._row("q_demand_prices", tool=tool, org_id=org_id, stored=stored)
+        return {k: _plain(v) for k, v in row.items()}
 
     # -- org explorer ----------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from analytics import forecast as F
 from analytics import snapshots
 from analytics.queries import Warehouse
-from analytics.warehouse import connect, connect_read_only, set_meta
+from analytics.warehouse import connect, connect_read_only, set_meta, sql_text
 from pages._shared import data
 from tests.test_page_demand import demand_script
 
@@ -126,6 +126,7 @@ def publish_changed(db: Path, version: str) -> Path:
     con = connect(db)
     try:
         con.execute("UPDATE mart_demand_day SET tokens = tokens + genuine_tokens, genuine_tokens = genuine_tokens * 2")
+        con.execute(sql_text("mart_demand_org_day"))  # and its daily sums per org, which the page reads
         set_meta(con, "data_version", version)
         return snapshots.publish(con, db)
     finally:

@@ -80,7 +80,9 @@ def test_the_small_group_limit_counts_people_with_recent_use_only():
         "('u4', '2026-11-01', 'a', true, 5), ('x9', '2026-11-20', 'a', false, 7), ('u1', '2026-11-19', 'a', true, 0)) "
         "t(user_id, day, tool, is_attributed, tokens)"
     )
-    con.execute(sql_text("mart_identity_tool"))  # the per-identity summary the two queries read
+    con.execute(sql_text("mart_identity_tool"))  # the per-identity summary the scope counts are made from
+    con.execute("CREATE TABLE mart_demand_day (day DATE, tool VARCHAR, org_id VARCHAR)")  # (its active users)
+    con.execute(sql_text("mart_demand_scope"))  # the head counts the two queries read
     orgs = con.execute(sql_text("q_demand_orgs")).fetchall()
     # lately: not 3 and 1 people on the books; ever (what the series holds, the size k is judged on): u1 and u2
     assert orgs == [("o1", "Org one", 1, 2), ("o2", "Org two", 1, 1)]

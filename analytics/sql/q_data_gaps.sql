@@ -1,6 +1,6 @@
 -- grain: one row per source (tool) and run of consecutive days, inside its first..last day, with no data
-WITH days AS (
-    SELECT DISTINCT COALESCE(tool, '(no tool)') AS tool, day FROM mart_person_day_tool
+WITH days AS (  -- a source's days with data: its days in mart_person_day_tool
+    SELECT tool, day FROM mart_tool_day
 ), calendar AS (
     SELECT tool, CAST(unnest(generate_series(CAST(min(day) AS TIMESTAMP), CAST(max(day) AS TIMESTAMP),
                                              INTERVAL 1 DAY)) AS DATE) AS day

@@ -1,17 +1,17 @@
 -- grain: one row per source (tool): its grain, rows loaded, days covered, tokens, and its last load
 -- rows_loaded counts usage_events or usage_daily rows (a tool sends one or the other); outcome_rows the
 -- outcomes credited to the tool. last_loaded_at is when the latest batch holding its rows finished.
+-- Rows per table and tool come from mart_source_rows, days per tool from mart_tool_day (both kept by the refresh).
 WITH loaded AS (
-    SELECT tool, count(*) AS rows_loaded, max(batch_id) AS last_batch FROM usage_events GROUP BY tool
-    UNION ALL
-    SELECT tool, count(*), max(batch_id) FROM usage_daily GROUP BY tool
+    SELECT tool, rows_loaded, last_batch FROM mart_source_rows WHERE source IN ('usage_events', 'usage_daily')
 ), credited AS (
-    SELECT COALESCE(tool, '(no tool)') AS tool, count(*) AS outcome_rows, max(batch_id) AS last_batch
-    FROM outcomes GROUP BY ALL
+    SELECT COALESCE(tool, '(no tool)') AS tool, CAST(sum(rows_loaded) AS BIGINT) AS outcome_rows,
+           max(last_batch) AS last_batch
+    FROM mart_source_rows WHERE source = 'outcomes' GROUP BY ALL
 ), covered AS (
-    SELECT COALESCE(tool, '(no tool)') AS tool, min(day) AS first_day, max(day) AS last_day,
-           count(DISTINCT day) AS days_with_data, CAST(sum(tokens) AS BIGINT) AS tokens, sum(cost_usd) AS cost_usd
-    FROM mart_person_day_tool GROUP BY ALL
+    SELECT tool, min(day) AS first_day, max(day) AS last_day, count(*) AS days_with_data,
+           CAST(sum(tokens) AS BIGINT) AS tokens, sum(cost_usd) AS cost_usd
+    FROM mart_tool_day GROUP BY tool
 ), finished AS (
     SELECT batch_id, max(finished_at) AS finished_at FROM ingest_log GROUP BY batch_id
 )

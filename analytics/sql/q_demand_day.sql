@@ -1,13 +1,7 @@
 -- grain: one row per day, tool and top-level org with usage: tokens split genuine / suspected / automation,
--- by type, and cost (the forecast's input; a tool with no row on a day did not report that day)
-SELECT day, tool, org_id, any_value(org_name) AS org_name,
-       CAST(sum(tokens) AS BIGINT) AS tokens, CAST(sum(genuine_tokens) AS BIGINT) AS genuine_tokens,
-       CAST(sum(suspected_tokens) AS BIGINT) AS suspected_tokens,
-       CAST(sum(automation_tokens) AS BIGINT) AS automation_tokens,
-       CAST(sum(input_tokens) AS BIGINT) AS input_tokens, CAST(sum(output_tokens) AS BIGINT) AS output_tokens,
-       CAST(sum(cache_read_tokens) AS BIGINT) AS cache_read_tokens,
-       CAST(sum(cache_write_tokens) AS BIGINT) AS cache_write_tokens,
-       sum(cost_usd) AS cost_usd
-FROM mart_demand_day
-GROUP BY day, tool, org_id
+-- by type, and cost (the forecast's input; a tool with no row on a day did not report that day), from
+-- mart_demand_org_day (mart_demand_day summed over models by the refresh)
+SELECT day, tool, org_id, org_name, tokens, genuine_tokens, suspected_tokens, automation_tokens, input_tokens,
+       output_tokens, cache_read_tokens, cache_write_tokens, cost_usd
+FROM mart_demand_org_day
 ORDER BY day, tool, org_id;
