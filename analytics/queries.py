@@ -44,9 +44,10 @@ class Warehouse:
                     raise
                 time.sleep(0.05)
 
-    def _frame(self, name: str, scope: Scope | None = None, **params) -> pd.DataFrame:
+    def _frame(self, name: str, scope: Scope | None = None, *, arrow: bool = False, **params) -> pd.DataFrame:
         """A named query's rows. With a scope, the query is bound to it (`$scope_all`, `$scope_teams`,
-        `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave this layer."""
+        `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave this layer. `arrow`: convert
+        through Arrow, several times faster than DuckDB's own conversion for many rows of text (the same frame)."""
         text = sql_text(name)
         if scope is not None:
             # DuckDB refuses parameters a statement does not use: bind the scope's parts the query names
@@ -54,7 +55,10 @@ class Warehouse:
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
         cur = self.con
         try:
-            frame = cur.execute(text, params or None).df()
+            if arrow:
+                frame = cur.sql(text, params=params or None).to_arrow_table().to_pandas()
+            else:
+                frame = cur.execute(text, params or None).df()
         finally:
             cur.close()
         if scope is not None and not scope.named:
@@ -142,7 +146,7 @@ class Warehouse:
 
     def suspects(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Every person in scope the last detection run scored, flagged first (empty before any run)."""
-        return self._frame("q_suspects", scope) if self.has_detection else pd.DataFrame()
+        return self._frame("q_suspects", scope, arrow=True) if self.has_detection else pd.DataFrame()
 
     def suspect_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Teams in scope with a flagged member; `people` is every scored member, for k-anonymity."""
@@ -154,7 +158,7 @@ class Warehouse:
 
     def automation_lane(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Per person in scope: declared automation's tokens, cost and share of their tokens."""
-        return self._frame("q_automation_lane", scope, start=start, end=end)
+        return self._frame("q_automation_lane", scope, start=start, end=end, stored=self._stored_days(start, end))
 
     def in_scope(self, user_id: str, scope: Scope) -> bool:
         """Is this person inside the scope (their team under one of its subtrees, or the viewer themself)?"""
@@ -170,6 +174,19 @@ class Warehouse:
             "weeks": self._frame("q_evidence_weeks", user_id=user_id),
             "partners": self._frame("q_evidence_partners", scope, user_id=user_id),
         }
+
+    def _stored_days(self, start: date, end: date) -> bool:
+        """Are the days [start, end] the default range, whose declared automation the refresh sums per person
+        (mart_period_automation)?"""
+        cur = self.con
+        try:
+            row = cur.execute(
+                "SELECT (SELECT min(period_start) FROM mart_period_automation), "
+                "(SELECT min(period_end) FROM mart_period_automation)"
+            ).fetchone()
+        finally:
+            cur.close()
+        return row[0] is not None and (row[0], row[1]) == (start, end)
 
     def _stored_period(self, start: date, end: date) -> bool:
         """Do the weeks [start, end] overlaps equal the default period's, which the refresh sums per person
