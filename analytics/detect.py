@@ -213,6 +213,10 @@ PERSISTED = {
 # What events tell per person and week (and prompt-sharing partners), kept between refreshes so that a new
 # batch re-reads only the events of the weeks it touched; the scoring itself always covers every week.
 EVENT_TABLES = {"det_event_week": "_det_event_week", "det_partners": "_det_partners"}
+# What the evidence view draws, per person and local day (sql/detect_evidence.sql), kept the same way: a case opens
+# by reading a few people's rows, which the order by a hash of the person keeps in a few row groups (each chunk's
+# rows are written together, in that order), instead of the period's events. Table: (temporary table, order).
+EVIDENCE_TABLES = {"det_evidence_day": ("_det_evidence_day", "person_hash, day")}
 
 
 def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
@@ -230,7 +234,8 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
 
 
 def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t: Thresholds, *, whole: bool) -> None:
-    """Replace the weeks [lo, hi] of the stored event features (all of them when `whole`) with this run's."""
+    """Replace the weeks [lo, hi] of the stored event features and evidence days (all of them when `whole`) with
+    this run's."""
     select = {
         "det_event_week": "SELECT * FROM _det_event_week",
         "det_partners": "SELECT user_id, week, other_user AS partner, shared FROM _det_partners "
@@ -241,6 +246,14 @@ def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
         else:
             con.execute(f"DELETE FROM {table} WHERE week BETWEEN ? AND ?", [lo, hi])
+            con.execute(f"INSERT INTO {table} BY NAME {query}")
+    _run_script(con, "detect_evidence", {"lo": lo, "hi": hi})
+    for table, (temp, order) in EVIDENCE_TABLES.items():
+        query = f"SELECT * FROM {temp} ORDER BY {order}"
+        if whole or not _exists(con, table):
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
+        else:
+            con.execute(f"DELETE FROM {table} WHERE day BETWEEN ? AND ?", [lo, hi + timedelta(days=6)])
             con.execute(f"INSERT INTO {table} BY NAME {query}")
 
 
@@ -263,7 +276,7 @@ def _exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
 
 def has_event_features(con: duckdb.DuckDBPyConnection) -> bool:
     """The stored event features a refresh of some weeks only builds on."""
-    return all(_exists(con, table) for table in EVENT_TABLES)
+    return all(_exists(con, table) for table in (*EVENT_TABLES, *EVIDENCE_TABLES))
 
 
 def _empty_detection() -> Detection:

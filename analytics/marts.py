@@ -42,7 +42,8 @@ MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 # 7: mart_period_person_tool, mart_period_person_team, mart_identity_tool (SUMMARIES)
 # 8: mart_period_board (the company's people board of the default period, ranked, with its peer standards);
 #    mart_org_week_outcomes; mart_tool_day, mart_demand_org_day, mart_demand_scope (SUMMARIES), mart_source_rows
-#    (the Data and Demand pages)
+#    (the Data and Demand pages); det_evidence_day (evidence view by person and day); mart_suspects,
+#    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -62,9 +63,9 @@ EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild'
 # Small summaries rebuilt whole after the week-grain marts on every refresh (each well under a second at 100 M
 # events), which pages read instead of summing a big mart on every view: the default period's sums per person
 # (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, each
-# top-level org's weeks of tokens and outcomes (0.16 s), the Data page's tokens per tool and day, and the Demand
-# page's per-scope sums; then the company's board of the period (_period_board) and the rows loaded per tool
-# (_source_rows).
+# top-level org's weeks of tokens and outcomes (0.16 s), the Data page's tokens per tool and day, the Demand
+# page's per-scope sums, and the Suspected inflation page's review queue, teams and the period's automation; then
+# the company's board of the period (_period_board) and the rows loaded per tool (_source_rows).
 SUMMARIES = (
     "mart_period_person_tool",
     "mart_period_person_team",
@@ -73,6 +74,9 @@ SUMMARIES = (
     "mart_tool_day",
     "mart_demand_org_day",
     "mart_demand_scope",
+    "mart_suspects",
+    "mart_suspect_teams",
+    "mart_period_automation",
 )
 PERIOD_WEEKS = 13
 

@@ -45,8 +45,9 @@ class Warehouse:
                 time.sleep(0.05)
 
     def _frame(self, name: str, scope: Scope | None = None, **params) -> pd.DataFrame:
-        """A named query's rows. With a scope, the query is bound to it (`$scope_all`, `$scope_teams`,
-        `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave this layer."""
+        """A named query's rows (through Arrow: warehouse.fetch_frame). With a scope, the query is bound to it
+        (`$scope_all`, `$scope_teams`, `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave
+        this layer."""
         text = sql_text(name)
         if scope is not None:
             # DuckDB refuses parameters a statement does not use: bind the scope's parts the query names
@@ -154,7 +155,7 @@ class Warehouse:
 
     def automation_lane(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Per person in scope: declared automation's tokens, cost and share of their tokens."""
-        return self._frame("q_automation_lane", scope, start=start, end=end)
+        return self._frame("q_automation_lane", scope, start=start, end=end, stored=self._stored_days(start, end))
 
     def in_scope(self, user_id: str, scope: Scope) -> bool:
         """Is this person inside the scope (their team under one of its subtrees, or the viewer themself)?"""
@@ -170,6 +171,19 @@ class Warehouse:
             "weeks": self._frame("q_evidence_weeks", user_id=user_id),
             "partners": self._frame("q_evidence_partners", scope, user_id=user_id),
         }
+
+    def _stored_days(self, start: date, end: date) -> bool:
+        """Are the days [start, end] the default range, whose declared automation the refresh sums per person
+        (mart_period_automation)?"""
+        cur = self.con
+        try:
+            row = cur.execute(
+                "SELECT (SELECT min(period_start) FROM mart_period_automation), "
+                "(SELECT min(period_end) FROM mart_period_automation)"
+            ).fetchone()
+        finally:
+            cur.close()
+        return row[0] is not None and (row[0], row[1]) == (start, end)
 
     def _stored_period(self, start: date, end: date) -> bool:
         """Do the weeks [start, end] overlaps equal the default period's, which the refresh sums per person

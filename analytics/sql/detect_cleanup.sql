@@ -1,6 +1,9 @@
 -- grain: none; drops the temporary tables one detection run built (detect_features.sql)
 DROP TABLE IF EXISTS _det_events;
+DROP TABLE IF EXISTS _det_turns;
 DROP TABLE IF EXISTS _det_turn_gaps;
+DROP TABLE IF EXISTS _det_hours;
+DROP TABLE IF EXISTS _det_evidence_day;
 DROP TABLE IF EXISTS _det_sessions;
 DROP TABLE IF EXISTS _det_prompts;
 DROP TABLE IF EXISTS _det_near;

@@ -24,15 +24,18 @@ WHERE e.initiated_by <> 'schedule'
 DELETE FROM _det_events
 WHERE CAST(local_ts AS DATE) < CAST($since AS DATE) OR CAST(local_ts AS DATE) > CAST($until AS DATE);
 
--- Gaps between turn starts; agent steps follow them and are not turns.
+-- Gaps between turn starts; agent steps follow them and are not turns. Kept (with whether the turn before
+-- fell on the same local day) for the evidence view's gap histogram (detect_evidence.sql).
+CREATE OR REPLACE TEMP TABLE _det_turns AS
+SELECT user_id, local_ts, ts, epoch(ts) - lag(epoch(ts)) OVER w AS gap,
+       CAST(lag(local_ts) OVER w AS DATE) = CAST(local_ts AS DATE) AS after_same_day
+FROM _det_events WHERE is_turn
+WINDOW w AS (PARTITION BY user_id ORDER BY ts);
+
 CREATE OR REPLACE TEMP TABLE _det_turn_gaps AS
-WITH starts AS (
-    SELECT user_id, local_ts, ts,
-           epoch(ts) - lag(epoch(ts)) OVER (PARTITION BY user_id ORDER BY ts) AS gap
-    FROM _det_events WHERE is_turn
-), paired AS (
+WITH paired AS (
     SELECT user_id, local_ts, gap, lag(gap) OVER (PARTITION BY user_id ORDER BY ts) AS prev_gap
-    FROM starts
+    FROM _det_turns
 )
 SELECT user_id, CAST(date_trunc('week', local_ts) AS DATE) AS week,
        count(*) FILTER (WHERE gap BETWEEN 20 AND 3600 AND prev_gap BETWEEN 20 AND 3600) AS gap_pairs,
@@ -127,6 +130,11 @@ WITH paired AS (
 SELECT a.user_id, a.week, count(*) AS minutes, count(c.m) AS lockstep_minutes
 FROM minutes a LEFT JOIN close c USING (user_id, week, m) GROUP BY ALL;
 
+-- Each local hour a person made calls in: the week's active hours below, and the evidence view's heatmap.
+CREATE OR REPLACE TEMP TABLE _det_hours AS
+SELECT user_id, date_trunc('hour', local_ts) AS local_hour, CAST(sum(tokens) AS BIGINT) AS tokens, count(*) AS calls
+FROM _det_events GROUP BY ALL;
+
 -- Tool-specific features (steps per prompt, cache reads per call) come from the person's main event tool
 -- that week, so they are compared with peers on the same tool.
 CREATE OR REPLACE TEMP TABLE _det_event_week AS
@@ -149,9 +157,8 @@ WITH per_tool AS (
            arg_max(cache_read_tokens, event_tokens) AS tool_cache_read_tokens, arg_max(events, event_tokens) AS tool_events
     FROM per_tool GROUP BY ALL
 ), hours AS (
-    SELECT user_id, CAST(date_trunc('week', local_ts) AS DATE) AS week,
-           count(DISTINCT date_trunc('hour', local_ts)) AS active_hours
-    FROM _det_events GROUP BY ALL
+    SELECT user_id, CAST(date_trunc('week', local_hour) AS DATE) AS week, count(*) AS active_hours
+    FROM _det_hours GROUP BY ALL
 ), sess AS (
     SELECT user_id, week, count(*) AS sessions, count(*) FILTER (WHERE NOT has_human) AS sessions_without_human,
            sum(tokens) FILTER (WHERE NOT has_human) AS tokens_without_human, sum(tokens) AS labelled_session_tokens

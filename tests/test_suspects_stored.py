@@ -1,0 +1,213 @@
+"""The Suspected inflation page's stored tables (detection's evidence by person and day, marts.SUMMARIES'
+mart_suspects, mart_suspect_teams, mart_period_automation) give exactly what the queries over events and
+det_person gave, for admins and team leads; and a refresh of some weeks leaves the evidence as a whole rebuild."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics import access, demo, ingest, marts
+from analytics.queries import Warehouse
+from analytics.warehouse import connect, connect_read_only
+
+
+@pytest.fixture(scope="module")
+def wh(demo_db):
+    warehouse = Warehouse(connect_read_only(demo_db))
+    yield warehouse
+    warehouse.close()
+
+
+def _scopes(wh: Warehouse) -> dict[str, access.Scope]:
+    out = {"admin": access.Viewer(email="", role="admin", display_name="test admin").scope()}
+    for label, viewer in access.demo_viewers(wh.con).items():
+        if label.startswith("Team lead of") or label.startswith("Lead of"):
+            out[label] = viewer.scope()
+    assert len(out) > 1, "the demo offers a lead to compare scoped results with"
+    return out
+
+
+def _bind(scope: access.Scope, text: str, **params) -> dict:
+    return {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
+
+
+def _same(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Same columns, dtypes and rows in the same order (floating point to 1e-9 relative)."""
+    assert list(got.columns) == list(want.columns)
+    assert len(got) == len(want)
+    for column in want.columns:
+        a, e = got[column], want[column]
+        assert a.dtype == e.dtype, column
+        if pd.api.types.is_float_dtype(e):
+            np.testing.assert_allclose(a, e, rtol=1e-9, err_msg=column)
+        else:
+            assert a.astype(str).tolist() == e.astype(str).tolist(), f"{column} differs"
+
+
+# The queries as they read det_person and dim_people on every view (marts version 7).
+SUSPECTS_LIVE = """
+SELECT d.user_id, p.display_name, p.team_id, p.team_name, p.org_id, p.org_name, d.suspicion, d.flagged,
+       d.families, d.reasons, d.suspect_weeks, d.weeks, d.tokens, d.tokens_at_stake,
+       d.first_suspect_week, d.last_suspect_week
+FROM det_person d LEFT JOIN dim_people p USING (user_id)
+WHERE ($scope_all OR (p.team_id IN (SELECT team_id FROM team_ancestors WHERE list_contains($scope_teams, ancestor_id))))
+ORDER BY d.flagged DESC, d.suspicion DESC, d.tokens DESC, d.user_id"""
+
+TEAMS_LIVE = """
+SELECT p.team_id, any_value(p.team_name) AS team_name, any_value(p.org_name) AS org_name, count(*) AS people,
+       count(*) FILTER (WHERE d.flagged) AS flagged, max(d.suspicion) AS top_suspicion,
+       array_to_string(list_sort(list_distinct(flatten(
+           list(string_split(d.families, ',')) FILTER (WHERE d.flagged)))), ',') AS families,
+       CAST(sum(d.tokens) AS BIGINT) AS tokens,
+       CAST(sum(d.tokens_at_stake) AS BIGINT) AS tokens_at_stake,
+       sum(d.tokens_at_stake) / nullif(sum(d.tokens), 0) AS share_at_stake
+FROM det_person d JOIN dim_people p USING (user_id)
+WHERE ($scope_all OR (p.team_id IN (SELECT team_id FROM team_ancestors WHERE list_contains($scope_teams, ancestor_id))))
+GROUP BY p.team_id HAVING count(*) FILTER (WHERE d.flagged) > 0
+ORDER BY tokens_at_stake DESC, p.team_id"""
+
+
+def test_suspects_and_teams_from_the_summaries_equal_the_live_queries(wh):
+    for label, scope in _scopes(wh).items():
+        got = wh.suspects(scope)
+        want = wh.con.execute(SUSPECTS_LIVE, _bind(scope, SUSPECTS_LIVE)).df()
+        if not scope.named:
+            want = want.drop(columns=["display_name"])
+        assert len(want) and (want["flagged"].any() or label != "admin"), label
+        _same(got, want)
+        got = wh.suspect_teams(scope).sort_values(["tokens_at_stake", "team_id"], ascending=[False, True])
+        want = wh.con.execute(TEAMS_LIVE, _bind(scope, TEAMS_LIVE)).df()
+        assert len(want) or label != "admin"
+        _same(got.reset_index(drop=True), want)
+
+
+def test_automation_lane_reads_its_summary_for_the_default_range_only(wh):
+    first, last = wh.date_bounds()
+    start = max(first, last - timedelta(weeks=marts.PERIOD_WEEKS) + timedelta(days=1))
+    assert wh._stored_days(start, last)
+    assert not wh._stored_days(start + timedelta(days=1), last)
+    assert not wh._stored_days(start, last - timedelta(days=1))
+    # the summary's rows equal the sums of the same days' rows (the branch any other range takes)
+    text = "SELECT * FROM mart_period_automation"
+    stored = wh.con.execute(text).df()
+    assert len(stored)
+    assert (stored["period_start"].dt.date == start).all() and (stored["period_end"].dt.date == last).all()
+    for scope in _scopes(wh).values():
+        got = wh.automation_lane(start, last, scope)
+        want = wh._frame("q_automation_lane", scope, start=start, end=last, stored=False)
+        _same(got.sort_values("user_id", ignore_index=True), want.sort_values("user_id", ignore_index=True))
+
+
+# The evidence view's queries over the events, as q_evidence_heatmap.sql and q_evidence_gaps.sql define them: the
+# person's calls (declared automation excluded) and turn starts on the local days [$start, $end].
+HEATMAP_LIVE = """
+SELECT isodow(local_ts) AS weekday, hour(local_ts) AS hour, CAST(sum(tokens) AS BIGINT) AS tokens, count(*) AS calls
+FROM (
+    SELECT timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', e.ts)) AS local_ts,
+           e.input_tokens + e.output_tokens + e.cache_read_tokens + e.cache_write_tokens AS tokens
+    FROM usage_events e JOIN identity_lookup il ON il.identity = lower(e.user_id)
+    LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+    WHERE il.user_id = $user_id AND e.initiated_by <> 'schedule'
+)
+WHERE CAST(local_ts AS DATE) BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
+GROUP BY ALL ORDER BY weekday, hour"""
+
+GAPS_LIVE = """
+WITH people AS (
+    SELECT $user_id AS user_id, 'this person' AS who
+    UNION ALL
+    SELECT user_id, 'peers' FROM (
+        SELECT DISTINCT user_id FROM det_person_week
+        WHERE peer_group = (SELECT mode(peer_group) FROM det_person_week WHERE user_id = $user_id)
+          AND user_id <> $user_id
+        ORDER BY hash(user_id) LIMIT 50)
+), starts AS (
+    SELECT p.who, il.user_id, e.ts
+    FROM usage_events e JOIN identity_lookup il ON il.identity = lower(e.user_id)
+    LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+    JOIN people p ON p.user_id = il.user_id
+    WHERE (e.initiated_by = 'human'
+           OR (e.initiated_by = 'unknown' AND (e.prompt_chars IS NOT NULL OR e.prompt_fingerprint IS NOT NULL)))
+      AND CAST(timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', e.ts)) AS DATE)
+          BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
+), gaps AS (
+    SELECT who, epoch(ts) - lag(epoch(ts)) OVER (PARTITION BY user_id ORDER BY ts) AS gap FROM starts
+), binned AS (
+    SELECT who, floor(log10(gap) * 4) / 4 AS log10_gap, count(*) AS n FROM gaps WHERE gap >= 1 GROUP BY ALL
+)
+SELECT who, log10_gap, n / sum(n) OVER (PARTITION BY who) AS share FROM binned ORDER BY who, log10_gap"""
+
+
+def _ranges(wh: Warehouse) -> list[tuple[date, date]]:
+    first, last = wh.date_bounds()
+    default = max(first, last - timedelta(weeks=marts.PERIOD_WEEKS) + timedelta(days=1))
+    # the default range, everything, and ranges cutting weeks (and nights) anywhere
+    return [
+        (default, last),
+        (first, last),
+        (first + timedelta(days=3), first + timedelta(days=12)),
+        (last - timedelta(days=9), last - timedelta(days=1)),
+    ]
+
+
+def test_evidence_from_detection_equals_the_queries_over_events(wh):
+    flagged = wh.suspects().query("flagged")["user_id"].tolist()
+    others = wh.suspects().query("not flagged and tokens > 0")["user_id"].tolist()
+    people = flagged[:4] + others[:2]
+    assert len(people) >= 4
+    for user_id in people:
+        for start, end in _ranges(wh):
+            params = {"user_id": user_id, "start": start, "end": end}
+            got = wh.evidence(user_id, start, end)
+            _same(got["heatmap"], wh.con.execute(HEATMAP_LIVE, params).df())
+            want = wh.con.execute(GAPS_LIVE, params).df()
+            _same(got["gaps"], want)
+            assert set(want["who"]) == {"this person", "peers"} or (start, end) != _ranges(wh)[1]
+
+
+END = date(2026, 11, 20)
+
+
+def _part(files: Path, tmp: Path, table: str, name: str, where: str) -> Path:
+    target = tmp / name / f"{table}.parquet"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    duckdb.execute(
+        f"COPY (SELECT * FROM read_parquet('{files / f'{table}.parquet'}') WHERE {where}) "
+        f"TO '{target}' (FORMAT parquet)"
+    )
+    return target
+
+
+def _evidence_rows(con) -> pd.DataFrame:
+    return con.execute("SELECT * FROM det_evidence_day ORDER BY user_id, day").df()
+
+
+@pytest.mark.parametrize(
+    "cutoff", ["ts < TIMESTAMP '2026-11-19 06:00:00'", "ts NOT BETWEEN '2026-10-27' AND '2026-11-03'"]
+)
+def test_evidence_after_a_refresh_of_some_weeks_equals_a_rebuild(tmp_path, cutoff):
+    files = tmp_path / "demo"
+    demo.generate(files, users=60, days=42, seed=11, end=END)
+    con = connect(tmp_path / "w.duckdb")
+    for paths in (
+        [files / "teams.parquet", files / "people.parquet", files / "usage_daily.parquet"],
+        [_part(files, tmp_path, t, "b1", cutoff) for t in ("usage_events", "outcomes")],
+    ):
+        assert not ingest.ingest(con, paths, refresh=False).failed
+    marts.refresh(con)
+    assert not ingest.ingest(
+        con, [_part(files, tmp_path, t, "b2", f"NOT ({cutoff})") for t in ("usage_events", "outcomes")], refresh=False
+    ).failed
+    marts.refresh(con)
+    assert marts.last_refresh(con).startswith("weeks ")
+    got = _evidence_rows(con)
+    marts.refresh(con, whole=True)
+    want = _evidence_rows(con)
+    assert len(want)
+    _same(got, want)
