@@ -34,12 +34,13 @@ from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "7"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
 # 6: dim_people.role (the title without seniority words), read by the leaderboard query
 # 7: mart_period_person_tool, mart_period_person_team, mart_identity_tool (SUMMARIES)
+# 8: mart_period_person (the org explorer's people of the default period, whole company)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -59,7 +60,7 @@ EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild'
 # Small summaries rebuilt whole after the week-grain marts on every refresh (each well under a second at 100 M
 # events), which pages read instead of summing a big mart on every view: the default period's sums per person
 # (the last PERIOD_WEEKS weeks of data, the sidebar's default range) and each identity's totals per tool.
-SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_identity_tool")
+SUMMARIES = ("mart_period_person_tool", "mart_period_person_team", "mart_period_person", "mart_identity_tool")
 PERIOD_WEEKS = 13
 
 # Loaded tables that change what every week means: any change to them makes the refresh whole.
