@@ -121,7 +121,7 @@ def pool_label(teams: int, direct: bool) -> str:
 
 
 def with_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is left as it was, without copying its text
     tokens = frame["tokens"].astype("float64").replace(0, np.nan)
     people = frame["people"].astype("float64").replace(0, np.nan)
     frame["adjusted_share"] = (frame["adjusted_tokens"] / tokens).clip(0, 1)
