@@ -43,7 +43,8 @@ MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 # 8: mart_period_board (the company's people board of the default period, ranked, with its peer standards);
 #    mart_org_week_outcomes; mart_tool_day, mart_demand_org_day, mart_demand_scope (SUMMARIES), mart_source_rows
 #    (the Data and Demand pages); det_evidence_day (evidence view by person and day); mart_suspects,
-#    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page)
+#    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page); mart_period_person
+#    (the org explorer's people of the default period, whole company)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
@@ -69,6 +70,7 @@ EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild'
 SUMMARIES = (
     "mart_period_person_tool",
     "mart_period_person_team",
+    "mart_period_person",
     "mart_identity_tool",
     "mart_org_week_outcomes",
     "mart_tool_day",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.privacy import safe_tree
+from analytics.privacy import safe_tree, text_rank
 
 # Additive per-person metrics summed up the tree; `people` (who used AI tools in the period) is the group size
 # k protects: every aggregate shown is a sum over exactly those people.
@@ -30,25 +30,42 @@ def team_nodes(teams: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     people (direct members who used AI tools in the period) and SUM_COLS.
 
     `teams` is q_org_tree (teams inside the scope, parents outside it cut); `people` is one row per person
-    (Warehouse.org_people_frame). People whose team is not in `teams` go to a NO_TEAM root.
+    (Warehouse._org_people): distinct `user_id`s are counted, and without that column each row is one person.
+    People whose team is not in `teams` go to a NO_TEAM root.
     """
-    people = people.copy()
-    if "flagged" in people.columns:
-        people["flagged_people"] = people["flagged"].fillna(False).astype(bool).astype("int64")
-    for col in SUM_COLS:
-        if col not in people.columns:
-            people[col] = 0
-    known = set(teams["team_id"])
-    people["team_id"] = people["team_id"].where(people["team_id"].isin(known), NO_TEAM)
-    people = people[people["tokens"].fillna(0) > 0]
-    direct = people.groupby("team_id").agg(people=("user_id", "nunique"), **{c: (c, "sum") for c in SUM_COLS})
     frame = teams[TEAM_COLUMNS].copy()
-    if (people["team_id"] == NO_TEAM).any():
+    used = people["tokens"].fillna(0).to_numpy() > 0 if "tokens" in people.columns else np.zeros(len(people), bool)
+    people = people[used]
+    # each person's row in `frame` (team_id is unique there, as q_org_tree gives it): a team not in it, or none,
+    # is NO_TEAM's row, after the teams; worked out once per distinct team, not once per person
+    codes, found = pd.factorize(people["team_id"])
+    place = pd.Index(frame["team_id"]).get_indexer(found)
+    place[place < 0] = len(frame)
+    row = np.append(place, len(frame))[codes]  # factorize's -1 (no team) takes the appended NO_TEAM row
+    if (row == len(frame)).any():
         frame = pd.concat(
             [frame, pd.DataFrame([{"team_id": NO_TEAM, "team_name": NO_TEAM, "parent_team_id": None, "depth": 0}])],
             ignore_index=True,
         )
-    frame = frame.merge(direct, left_on="team_id", right_index=True, how="left")
+    sums = pd.DataFrame(index=people.index)
+    for col in SUM_COLS:
+        if col == "flagged_people" and "flagged" in people.columns:
+            sums[col] = people["flagged"].fillna(False).astype(bool).astype("int64")
+        else:
+            sums[col] = people[col] if col in people.columns else 0
+    # pandas' grouped float sums depend on the group numbers as well as the rows' order: number the teams as
+    # grouping by their ids would (in id order), so the sums come out as they always have, to the last bit
+    held = np.flatnonzero(np.bincount(row, minlength=len(frame)))
+    rank = text_rank(frame["team_id"].iloc[held])
+    label = np.empty(len(frame), dtype="int64")
+    label[held] = rank
+    direct = sums.groupby(label[row]).sum()
+    direct.index = held[np.argsort(rank)][direct.index.to_numpy()] if len(held) else direct.index
+    users = people["user_id"] if "user_id" in people.columns else None
+    direct.insert(0, "people", _distinct_per_row(row, users).reindex(direct.index))
+    direct = direct.reindex(pd.RangeIndex(len(frame)))
+    for col in direct.columns:
+        frame[col] = direct[col].to_numpy()
     frame["people"] = frame["people"].fillna(0).astype("int64")
     for col in SUM_COLS:
         frame[col] = frame[col].fillna(0)
@@ -58,6 +75,17 @@ def team_nodes(teams: pd.DataFrame, people: pd.DataFrame) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
+def _distinct_per_row(row: np.ndarray, users: pd.Series | None) -> pd.Series:
+    """How many distinct users (missing ones not counted) each row number holds; without users, how many rows."""
+    codes = pd.factorize(users)[0] if users is not None else np.arange(len(row))
+    known = codes >= 0
+    if known.all() and codes.max(initial=-1) + 1 == len(codes):  # one row per person, as the queries give
+        counts = np.bincount(row, minlength=0)
+        return pd.Series(counts[counts > 0], index=np.flatnonzero(counts))
+    pairs = pd.DataFrame({"row": row[known], "user": codes[known]}).drop_duplicates()
+    return pairs.groupby("row").size().reindex(np.unique(row), fill_value=0)
+
+
 def tree_cells(teams: pd.DataFrame, people: pd.DataFrame, *, k: int) -> pd.DataFrame:
     """The team tree as cells that may be shown to a viewer whose smallest group is k (privacy.safe_tree),
     each with its label and shares: CELL_COLUMNS, parents before children."""
@@ -65,11 +93,16 @@ def tree_cells(teams: pd.DataFrame, people: pd.DataFrame, *, k: int) -> pd.DataF
     cells = safe_tree(nodes, k=k, size_col="people", sum_cols=SUM_COLS)
     if cells.empty:
         return pd.DataFrame(columns=CELL_COLUMNS)
-    names = dict(zip(nodes["team_id"], nodes["team_name"].fillna(nodes["team_id"]), strict=True))
+    # plain lists: iterating text columns value by value is slow
+    names = dict(zip(nodes["team_id"].tolist(), nodes["team_name"].fillna(nodes["team_id"]).tolist(), strict=True))
     cells["label"] = [
         names.get(node, str(node)) if kind == "node" else pool_label(n, direct)
         for node, kind, n, direct in zip(
-            cells["node_id"], cells["kind"], cells["pooled_nodes"], cells["pooled_direct"], strict=True
+            cells["node_id"].tolist(),
+            cells["kind"].tolist(),
+            cells["pooled_nodes"].tolist(),
+            cells["pooled_direct"].tolist(),
+            strict=True,
         )
     ]
     cells["parent_cell"] = cells["parent_cell"].astype(object).where(cells["parent_cell"].notna(), None)
@@ -88,7 +121,7 @@ def pool_label(teams: int, direct: bool) -> str:
 
 
 def with_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: the caller's frame is left as it was, without copying its text
     tokens = frame["tokens"].astype("float64").replace(0, np.nan)
     people = frame["people"].astype("float64").replace(0, np.nan)
     frame["adjusted_share"] = (frame["adjusted_tokens"] / tokens).clip(0, 1)
