@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import monday, sql_text, week_chunks
+from analytics.warehouse import duckdb_types, monday, sql_text, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -131,15 +131,7 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
 def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pd.DataFrame:
     """A query's rows as pandas, through Arrow: several times faster than DuckDB's own conversion for wide
     frames with missing values. Dates become timestamps and 128-bit sums floats, as DuckDB's own gives them."""
-    table = con.sql(query, params=params).to_arrow_table()
-    fields = []
-    for field in table.schema:
-        if pa.types.is_date(field.type):
-            field = field.with_type(pa.timestamp("us"))
-        elif pa.types.is_decimal(field.type):
-            field = field.with_type(pa.float64())
-        fields.append(field)
-    return table.cast(pa.schema(fields)).to_pandas()
+    return duckdb_types(con.sql(query, params=params).to_arrow_table()).to_pandas()
 
 
 def _score(

@@ -68,6 +68,19 @@ _NULLABLE = {
 }  # fmt: skip
 
 
+def duckdb_types(table: pa.Table) -> pa.Table:
+    """Arrow columns cast to what DuckDB's own pandas conversion gives: dates as timestamps, decimals (128-bit
+    sums) as floats."""
+    fields = []
+    for field in table.schema:
+        if pa.types.is_date(field.type):
+            field = field.with_type(pa.timestamp("us"))
+        elif pa.types.is_decimal(field.type):
+            field = field.with_type(pa.float64())
+        fields.append(field)
+    return table.cast(pa.schema(fields))
+
+
 def fetch_frame(con: duckdb.DuckDBPyConnection, query: str, params: dict | list | None = None) -> pd.DataFrame:
     """A query's rows as pandas, with the columns and types DuckDB's own `.df()` gives, through Arrow: three to
     four times faster for frames of many rows and text columns (75 ms against 21 ms for a 56,000-person board).
@@ -77,14 +90,7 @@ def fetch_frame(con: duckdb.DuckDBPyConnection, query: str, params: dict | list 
     table = con.sql(query, params=params or None).to_arrow_table()
     if any(pa.types.is_interval(field.type) for field in table.schema):
         return con.execute(query, params).df() if params else con.execute(query).df()
-    fields = []
-    for field in table.schema:
-        if pa.types.is_date(field.type):
-            field = field.with_type(pa.timestamp("us"))
-        elif pa.types.is_decimal(field.type):
-            field = field.with_type(pa.float64())
-        fields.append(field)
-    table = table.cast(pa.schema(fields))
+    table = duckdb_types(table)
     frame = table.to_pandas()
     for name, column in zip(table.column_names, table.columns, strict=True):
         if pa.types.is_string(column.type) and column.null_count == len(column):  # no text at all: objects

@@ -5,9 +5,7 @@ det_person gave, for admins and team leads; and a refresh of some weeks leaves t
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from analytics import access, demo, ingest, marts
 from analytics.queries import Warehouse
 from analytics.warehouse import connect, connect_read_only
+from tests.test_refresh_incremental import _part
 
 
 @pytest.fixture(scope="module")
@@ -172,16 +171,6 @@ def test_evidence_from_detection_equals_the_queries_over_events(wh):
 
 
 END = date(2026, 11, 20)
-
-
-def _part(files: Path, tmp: Path, table: str, name: str, where: str) -> Path:
-    target = tmp / name / f"{table}.parquet"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    duckdb.execute(
-        f"COPY (SELECT * FROM read_parquet('{files / f'{table}.parquet'}') WHERE {where}) "
-        f"TO '{target}' (FORMAT parquet)"
-    )
-    return target
 
 
 def _evidence_rows(con) -> pd.DataFrame:
