@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from analytics import leaderboard, marts
 from analytics.access import AccessError, Scope
-from analytics.warehouse import fetch_frame, get_meta, monday, sql_text
+from analytics.warehouse import arrow_frame, fetch_frame, get_meta, monday, sql_text
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
@@ -50,10 +50,7 @@ class Warehouse:
         """A named query's rows (through Arrow: warehouse.fetch_frame). With a scope, the query is bound to it
         (`$scope_all`, `$scope_teams`, `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave
         this layer."""
-        text = sql_text(name)
-        if scope is not None:
-            # DuckDB refuses parameters a statement does not use: bind the scope's parts the query names
-            params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
+        text, params = _bound(name, scope, params)
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
         cur = self.con
         try:
@@ -265,18 +262,19 @@ class Warehouse:
     def org_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Teams inside the scope: team_id, team_name, parent_team_id (NULL where the parent is outside the
         scope), depth, org_id, path."""
-        return _frame_of(self._org_rows("q_org_tree", scope))
+        return arrow_frame(self._org_rows("q_org_tree", scope))
 
     def _org_rows(self, name: str, scope: Scope, **params) -> pa.Table:
         """A named org query's rows as Arrow, bound to the scope (as _frame binds it). Arrow keeps text columns
         as they come, so tens of thousands of people are matched and moved without a Python object apiece."""
-        text = sql_text(name)
-        params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
+        text, params = _bound(name, scope, params)
         cur = self.con
         try:
-            return cur.sql(text, params=params or None).to_arrow_table()
+            rows = cur.sql(text, params=params or None).to_arrow_table()
         finally:
             cur.close()
+        # as _frame: names never leave this layer for a viewer who sees pseudonyms only
+        return rows if scope.named else rows.drop_columns([c for c in NAME_COLUMNS if c in rows.column_names])
 
     def _org_placed(self, start: date, end: date, subtree: str | None, scope: Scope) -> pa.Table:
         """q_org_people's rows: the whole company's default period as the refresh summed it, else the query."""
@@ -302,7 +300,7 @@ class Warehouse:
             placed = placed.take(pa.array(np.flatnonzero(at >= 0)))
             at = at[at >= 0]
         rows = slice(None) if at is None else at
-        own = _frame_of(placed.select(["user_id", "team_id", "real_outcomes", "active_weeks", "suspect_weeks"]))
+        own = arrow_frame(placed.select(["user_id", "team_id", "real_outcomes", "active_weeks", "suspect_weeks"]))
         parts = board[[c for c in ("display_name", *_BOARD_PARTS) if c in board.columns]].iloc[rows]
         people = pd.concat([own, parts.reset_index(drop=True)], axis=1)
         people = people[[c for c in ("user_id", "display_name", *own.columns[1:], *_BOARD_PARTS) if c in people]]
@@ -327,7 +325,7 @@ class Warehouse:
         where = pc.index_in(placed.column("team_id"), value_set=teams.column("team_id")).fill_null(-1)
         team = pd.Categorical.from_codes(where.to_numpy(), categories=pd.Index(teams.column("team_id").to_pandas()))
         lean = people[["tokens", "adjusted_tokens", "suspected_tokens", "cost_usd", "real_outcomes", "flagged"]]
-        return org.tree_cells(_frame_of(teams), lean.assign(team_id=team), k=k)
+        return org.tree_cells(arrow_frame(teams), lean.assign(team_id=team), k=k)
 
     def org_people(self, start: date, end: date, subtree: str | None, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The people in `subtree` (None: the whole scope) with usage in the period, by name, for viewers allowed
@@ -351,6 +349,15 @@ class Warehouse:
         if not scope.individuals:
             raise AccessError(f"{scope.role} viewer may not open one person's usage (scope: {scope.describe()})")
         return self._frame("q_org_person_weeks", scope, user_id=user_id, start=start, end=end)
+
+
+def _bound(name: str, scope: Scope | None, params: dict) -> tuple[str, dict]:
+    """A named query's text and its parameters, bound to the scope (`$scope_all`, `$scope_teams`, `$scope_user`):
+    only the scope's parts the query names, since DuckDB refuses parameters a statement does not use."""
+    text = sql_text(name)
+    if scope is not None:
+        params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
+    return text, params
 
 
 def last_complete_week(bounds: tuple[date, date] | None) -> date:
@@ -383,16 +390,6 @@ def _plain(value):
 
 
 _BOARD_PARTS = ("tokens", "suspected_tokens", "scheduled_tokens", "cost_usd", "adjusted_tokens", "flagged")
-
-
-def _frame_of(table: pa.Table) -> pd.DataFrame:
-    """Arrow rows as the frame DuckDB's own conversion gives (text columns with no text at all are objects)."""
-    frame = table.to_pandas()
-    for name, column in zip(table.column_names, table.columns, strict=True):
-        text = pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-        if text and column.null_count == len(column):
-            frame[name] = pd.Series([None] * len(column), index=frame.index, dtype=object)
-    return frame
 
 
 def _rows_of(users: pa.ChunkedArray, board: pd.Series) -> np.ndarray | None:
