@@ -128,7 +128,7 @@ def detect(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Threshol
     return _score(con, since, until, t)
 
 
-def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | None = None) -> pd.DataFrame:
+def _frame(con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None = None) -> pd.DataFrame:
     """A query's rows as pandas, through Arrow: several times faster than DuckDB's own conversion for wide
     frames with missing values. Dates become timestamps and 128-bit sums floats, as DuckDB's own gives them."""
     return duckdb_types(con.sql(query, params=params).to_arrow_table()).to_pandas()
@@ -157,8 +157,12 @@ def _score(
                 "ORDER BY user_id, week",
                 [fresh_from],
             )
-    weeks = _frame(con, "SELECT * FROM _det_week ORDER BY user_id, week")
-    days = _frame(con, "SELECT user_id, day, tokens FROM _det_day")
+    weeks = _frame(
+        con,
+        "SELECT w.*, COALESCE(a.active_days, 0) AS active_days FROM _det_week w "
+        "LEFT JOIN _det_active a ON a.user_id = w.user_id AND a.week = w.week ORDER BY w.user_id, w.week",
+    )
+    days = _window_sums(con, since, until, t)
     partners = con.execute(
         "SELECT user_id, week, other_user AS partner, shared FROM _det_partners "
         "WHERE shared >= ? ORDER BY user_id, week, shared DESC",
@@ -515,13 +519,17 @@ def _against_peers(w: pd.DataFrame, f: pd.DataFrame, t: Thresholds) -> pd.DataFr
 
 
 def _score_weeks(
-    w, days, roles, since, until, t: Thresholds, known: pd.DataFrame | None = None, fresh_from: date | None = None
+    w, sums, roles, since, until, t: Thresholds, known: pd.DataFrame | None = None, fresh_from: date | None = None
 ) -> pd.DataFrame:
     """Score every person-week. With `known` (an earlier run's rows) and `fresh_from` (a Monday), the weeks
     before it keep their judgement against peers from `known` (their rows, and so their peers, are unchanged);
-    what spans weeks (trailing yield, change, snapshot bursts) is always worked out over every week."""
+    what spans weeks (trailing yield, change, snapshot bursts) is always worked out over every week.
+
+    `w` holds each week's days of use (`active_days`) and `sums` each person's tokens per snapshot window
+    (_window_sums)."""
     if w.empty:
-        return w.assign(families="", suspect=False)
+        return w.drop(columns=["active_days"], errors="ignore").assign(families="", suspect=False)
+    active = w.pop("active_days").astype("int64")
     w["title"] = w["user_id"].map(roles.drop_duplicates("user_id").set_index("user_id")["title"])
     w["peer_tool"] = w["top_tool"].fillna("")
     w["peer_group"] = _pairs(w["peer_tool"], _roles(w["title"]))
@@ -537,11 +545,8 @@ def _score_weeks(
     for feature, (family, _floor) in _rules(t).items():
         strength[family] = np.maximum(strength[family], np.nan_to_num(w[f"{feature}_strength"].to_numpy(float)))
 
-    calendar = _calendar(days, since, until, t, w["week"].dtype)
-    active_days = days.assign(week=pd.to_datetime(days["day"]).dt.to_period("W-SUN").dt.start_time)
-    active_days = active_days[active_days["tokens"] > 0].groupby(["user_id", "week"]).size().rename("active_days")
-    w = w.merge(active_days.reset_index().astype({"week": w["week"].dtype}), on=["user_id", "week"], how="left")
-    w["active_days"] = w["active_days"].fillna(0).astype("int64")
+    calendar = _calendar(sums, since, until, t, w["week"].dtype)
+    w["active_days"] = active
     # A week the window cuts (its first or last) holds fewer days, so it is neither a baseline nor judged
     # for change; nor is a week with a single day of use (a holiday check-in) part of a baseline.
     week_start = pd.to_datetime(w["week"])
@@ -632,31 +637,50 @@ def _snapshot_dates(since: date, until: date, spec: str) -> list[date]:
     )
 
 
-def _calendar(days: pd.DataFrame, since: date, until: date, t: Thresholds, w_dtype) -> pd.DataFrame:
-    """Per person and week holding a snapshot window: the window's mean daily tokens over the person's
-    mean day outside all windows (days without use count as zero on both sides)."""
-    cols = ["user_id", "week", "snapshot_ratio", "calendar_fired"]
-    snaps = _snapshot_dates(since, until, t.snapshot_dates)
-    if days.empty or not snaps:
-        return pd.DataFrame(columns=cols)
+def _windows(since: date, until: date, t: Thresholds) -> dict[date, date]:
+    """Each day of a snapshot window (the snapshot_days up to a snapshot date in [since, until]): its snapshot."""
     in_window = {}
-    for snap in snaps:
+    for snap in _snapshot_dates(since, until, t.snapshot_dates):
         for k in range(t.snapshot_days):
             in_window[snap - timedelta(days=k)] = snap
-    windows = pd.DataFrame(
-        {"day": pd.to_datetime(list(in_window)), "snapshot": pd.to_datetime(list(in_window.values()))}
-    ).astype("datetime64[us]")
-    days = days.assign(day=pd.to_datetime(days["day"]).astype("datetime64[us]")).merge(windows, on="day", how="left")
+    return in_window
+
+
+def _window_sums(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds) -> pd.DataFrame:
+    """Per person and snapshot window (none: the days outside every window), the tokens of _det_day and the first
+    day with use: what the calendar family reads, summed where the daily rows are instead of fetching them."""
+    in_window = _windows(since, until, t)
+    if not in_window:  # no snapshot date in the window: the calendar family has nothing to judge
+        return pd.DataFrame({"user_id": [], "snapshot": [], "tokens": [], "first_day": []})
+    return _frame(
+        con,
+        "WITH w AS (SELECT unnest($days) AS day, unnest($snaps) AS snapshot) "
+        "SELECT d.user_id, w.snapshot, CAST(sum(d.tokens) AS DOUBLE) AS tokens, "
+        "min(d.day) FILTER (WHERE d.tokens > 0) AS first_day "
+        "FROM _det_day d LEFT JOIN w ON w.day = d.day GROUP BY ALL",
+        {"days": list(in_window), "snaps": list(in_window.values())},
+    )
+
+
+def _calendar(sums: pd.DataFrame, since: date, until: date, t: Thresholds, w_dtype) -> pd.DataFrame:
+    """Per person and week holding a snapshot window: the window's mean daily tokens over the person's
+    mean day outside all windows (days without use count as zero on both sides). `sums`: _window_sums."""
+    cols = ["user_id", "week", "snapshot_ratio", "calendar_fired"]
+    snaps = _snapshot_dates(since, until, t.snapshot_dates)
+    if sums.empty or not snaps:
+        return pd.DataFrame(columns=cols)
+    in_window = _windows(since, until, t)
     # A person's usual day counts from their own first day of use (a new hire's empty weeks before
     # joining are not quiet days), over the days outside every snapshot window.
-    first = days[days["tokens"] > 0].groupby("user_id")["day"].min()
+    first = sums.dropna(subset=["first_day"]).groupby("user_id")["first_day"].min()
     window_days = np.array(sorted(d for d in in_window if since <= d <= until), dtype="datetime64[D]")
     starts = first.to_numpy().astype("datetime64[D]")
     later_windows = len(window_days) - np.searchsorted(window_days, starts, side="left")
     span = (np.datetime64(until, "D") - starts).astype("int64") + 1
     outside = pd.Series(np.maximum(span - later_windows, 1), index=first.index, dtype="int64")
-    usual = days[days["snapshot"].isna()].groupby("user_id")["tokens"].sum() / outside
-    burst = days.dropna(subset=["snapshot"]).groupby(["user_id", "snapshot"])["tokens"].sum() / t.snapshot_days
+    quiet = sums["snapshot"].isna()
+    usual = sums[quiet].set_index("user_id")["tokens"] / outside
+    burst = sums[~quiet].set_index(["user_id", "snapshot"])["tokens"].sort_index() / t.snapshot_days
     base = burst.index.get_level_values(0).map(usual).to_numpy(dtype="float64")
     ratio = (burst / np.where(base > 0, base, np.nan)).rename("snapshot_ratio").reset_index()
     ratio["hit"] = ratio["snapshot_ratio"] >= t.snapshot_ratio

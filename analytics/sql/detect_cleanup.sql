@@ -14,4 +14,5 @@ DROP TABLE IF EXISTS _det_partners;
 DROP TABLE IF EXISTS _det_lockstep;
 DROP TABLE IF EXISTS _det_week;
 DROP TABLE IF EXISTS _det_day;
+DROP TABLE IF EXISTS _det_active;
 DROP TABLE IF EXISTS _det_event_week;

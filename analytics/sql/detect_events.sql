@@ -14,10 +14,12 @@ SELECT il.user_id, e.ts, e.tool, e.session_id, e.initiated_by, e.prompt_fingerpr
            OR (e.initiated_by = 'unknown' AND (e.prompt_chars IS NOT NULL OR e.prompt_fingerprint IS NOT NULL))
            AS is_turn,
        dp.timezone IS NOT NULL AS tz_known,
-       timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', e.ts)) AS local_ts
+       e.ts + c.shift AS local_ts
 FROM usage_events e
 JOIN identity_lookup il ON il.identity = lower(e.user_id)
 LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+LEFT JOIN local_clock(CAST($since AS TIMESTAMP) - INTERVAL 1 DAY, CAST($until AS TIMESTAMP) + INTERVAL 2 DAY) c
+    ON c.tz = COALESCE(dp.timezone, 'UTC') AND c.bucket = epoch_us(e.ts) // 900000000
 WHERE e.initiated_by <> 'schedule'
   AND e.ts >= CAST($since AS TIMESTAMP) - INTERVAL 1 DAY AND e.ts < CAST($until AS TIMESTAMP) + INTERVAL 2 DAY;
 
@@ -65,14 +67,19 @@ SELECT week, fp FROM _det_prompts GROUP BY week, fp HAVING count(DISTINCT user_i
 
 -- Near-duplicate fingerprints (Hamming distance <= $near_bits), each distinct pair compared once:
 -- candidates share a 16-bit block exactly (certain up to 3 differing bits, usually found up to 6), then
--- are compared bit by bit. Every fingerprint is its own neighbour, and a neighbour's neighbour both ways.
+-- are compared bit by bit. A pair that shares several blocks is kept from the first it shares (the blocks
+-- below differ), which makes each pair once without sorting them all. Every fingerprint is its own
+-- neighbour, and a neighbour's neighbour both ways.
 CREATE OR REPLACE TEMP TABLE _det_near AS
 WITH blocks AS (
     SELECT week, fp, b, (fp >> (16 * b)) & 65535 AS block FROM _det_fps, range(4) t(b)
 ), pairs AS (
-    SELECT DISTINCT a.week, a.fp, b.fp AS nfp
+    SELECT a.week, a.fp, b.fp AS nfp
     FROM blocks a JOIN blocks b ON a.week = b.week AND a.b = b.b AND a.block = b.block AND a.fp < b.fp
     WHERE bit_count(xor(a.fp, b.fp)) <= $near_bits
+      AND (a.b < 1 OR xor(a.fp, b.fp) & 65535 <> 0)
+      AND (a.b < 2 OR (xor(a.fp, b.fp) >> 16) & 65535 <> 0)
+      AND (a.b < 3 OR (xor(a.fp, b.fp) >> 32) & 65535 <> 0)
 )
 SELECT week, fp, fp AS nfp FROM _det_fps
 UNION ALL SELECT week, fp, nfp FROM pairs

@@ -43,9 +43,15 @@ FROM days d
 LEFT JOIN _det_event_week e USING (user_id, week)
 WHERE d.tokens > 0;
 
--- Daily tokens per person, for the calendar (snapshot) and change families.
+-- Daily tokens per person, for the calendar (snapshot) family (analytics/detect.py sums them by snapshot window).
 CREATE OR REPLACE TEMP TABLE _det_day AS
 SELECT user_id, day, sum(tokens - scheduled_tokens) AS tokens
 FROM mart_person_day_tool
 WHERE is_attributed AND day BETWEEN CAST($since AS DATE) AND CAST($until AS DATE)
+GROUP BY ALL;
+
+-- Days with use per person and week, for the change family (a baseline week needs two).
+CREATE OR REPLACE TEMP TABLE _det_active AS
+SELECT user_id, CAST(date_trunc('week', day) AS DATE) AS week, count(*) AS active_days
+FROM _det_day WHERE tokens > 0
 GROUP BY ALL;

@@ -25,10 +25,12 @@ WITH rows AS (
     -- the person and their local day first: the day filter then drops the margin's rows before pricing
     SELECT r.*, lower(r.identity) AS matched, il.user_id,
            -- daily rows carry the source's own day; events take the person's local calendar day
-           COALESCE(r.day, CAST(timezone(COALESCE(dp.timezone, 'UTC'), timezone('UTC', r.ts)) AS DATE)) AS local_day
+           COALESCE(r.day, CAST(r.ts + c.shift AS DATE)) AS local_day
     FROM rows r
     LEFT JOIN identity_lookup il ON il.identity = lower(r.identity)
     LEFT JOIN dim_people dp ON dp.user_id = il.user_id
+    LEFT JOIN local_clock(CAST(lo AS TIMESTAMP) - INTERVAL 1 DAY, CAST(hi AS TIMESTAMP) + INTERVAL 2 DAY) c
+        ON c.tz = COALESCE(dp.timezone, 'UTC') AND c.bucket = epoch_us(r.ts) // 900000000
 ), kept AS (
     SELECT *, '*' AS any_model FROM located WHERE local_day BETWEEN CAST(lo AS DATE) AND CAST(hi AS DATE)
 ), priced AS (
