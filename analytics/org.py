@@ -89,7 +89,12 @@ def _distinct_per_row(row: np.ndarray, users: pd.Series | None) -> pd.Series:
 def tree_cells(teams: pd.DataFrame, people: pd.DataFrame, *, k: int) -> pd.DataFrame:
     """The team tree as cells that may be shown to a viewer whose smallest group is k (privacy.safe_tree),
     each with its label and shares: CELL_COLUMNS, parents before children."""
-    nodes = team_nodes(teams, people)
+    return node_cells(team_nodes(teams, people), k=k)
+
+
+def node_cells(nodes: pd.DataFrame, *, k: int) -> pd.DataFrame:
+    """tree_cells from team_nodes' rows (one per team with its direct members' count and sums, as q_org_nodes gives
+    them)."""
     cells = safe_tree(nodes, k=k, size_col="people", sum_cols=SUM_COLS)
     if cells.empty:
         return pd.DataFrame(columns=CELL_COLUMNS)
