@@ -347,7 +347,7 @@ def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], obje
         if scope.individuals:
             lb.team_board(people, k=scope.k)
         else:
-            lb.cells_board(wh.org_tree(start, end, scope, board=raw))  # the app passes its cached board
+            lb.cells_board(wh.org_tree(start, end, scope))
         lb.slope_rows(people, 10)
         return lb.headline(people)
 

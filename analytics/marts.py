@@ -30,7 +30,16 @@ from datetime import UTC, date, datetime, timedelta
 import duckdb
 
 from analytics import detect, leaderboard, thresholds
-from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_text, transaction, week_chunks
+from analytics.warehouse import (
+    WarehouseError,
+    get_meta,
+    monday,
+    set_meta,
+    sql_text,
+    transaction,
+    week_chunks,
+    with_queries,
+)
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
@@ -45,7 +54,9 @@ MARTS_VERSION = "9"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 #    (the Data and Demand pages); det_evidence_day (evidence view by person and day); mart_suspects,
 #    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page); mart_period_person
 #    (the org explorer's people of the default period, whole company)
-# 9: local_clock (local time by a join on quarter hours, not timezone() per event), used by stg_usage
+# 9: mart_period_person holds the board's columns too (the org explorer's people and tree for the whole company,
+#    read without joining the board per view), built after mart_period_board; local_clock (local time by a join
+#    on quarter hours, not timezone() per event), read by stg_usage and detection
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = (
@@ -70,11 +81,11 @@ EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild'
 # (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, each
 # top-level org's weeks of tokens and outcomes (0.16 s), the Data page's tokens per tool and day, the Demand
 # page's per-scope sums, and the Suspected inflation page's review queue, teams and the period's automation; then
-# the company's board of the period (_period_board) and the rows loaded per tool (_source_rows).
+# the company's board of the period (_period_board), the org explorer's people of it (_period_person) and the rows
+# loaded per tool (_source_rows).
 SUMMARIES = (
     "mart_period_person_tool",
     "mart_period_person_team",
-    "mart_period_person",
     "mart_identity_tool",
     "mart_org_week_outcomes",
     "mart_tool_day",
@@ -295,6 +306,7 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> None:
         text = sql_text(mart)
         con.execute(text, {"weeks": PERIOD_WEEKS} if "$weeks" in text else None)
     _period_board(con)
+    _period_person(con)
     _source_rows(con)
 
 
@@ -319,6 +331,19 @@ def _period_board(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         f"CREATE OR REPLACE TABLE mart_period_board AS WITH people AS ({people}) {sql_text('mart_period_board')}",
         {k: v for k, v in params.items() if f"${k}" in people},
+    )
+
+
+def _period_person(con: duckdb.DuckDBPyConnection) -> None:
+    """mart_period_person: the org explorer's people of the default period for the whole company, q_org_board_people
+    over q_org_people (the period as mart_period_person_team sums it) and the board mart_period_board, numbered in
+    their order (analytics/sql/mart_period_person.sql)."""
+    people = {"board": "q_period_board", "placed": "q_org_people", "people": "q_org_board_people"}
+    text = with_queries(people, "mart_period_person")
+    params = {"start": EVERY_WEEK[0], "end": EVERY_WEEK[1], "subtree": None, "stored": True, "scope_all": True,
+              "scope_teams": []}  # fmt: skip
+    con.execute(
+        f"CREATE OR REPLACE TABLE mart_period_person AS {text}", {k: v for k, v in params.items() if f"${k}" in text}
     )
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from analytics import leaderboard, marts
 from analytics.access import AccessError, Scope
-from analytics.warehouse import arrow_frame, fetch_frame, get_meta, monday, sql_text
+from analytics.warehouse import fetch_frame, get_meta, monday, sql_text, with_queries
 
 UNATTRIBUTED_LISTED = 50  # status lists the identities with most tokens; the Data page will export all
 NAME_COLUMNS = ("display_name", "email", "login")  # never returned to a viewer who sees pseudonyms only
@@ -50,7 +50,9 @@ class Warehouse:
         """A named query's rows (through Arrow: warehouse.fetch_frame). With a scope, the query is bound to it
         (`$scope_all`, `$scope_teams`, `$scope_user`) and, for a viewer who sees pseudonyms only, names never leave
         this layer."""
-        text, params = _bound(name, scope, params)
+        return self._frame_of(*_bound(name, scope, params), scope)
+
+    def _frame_of(self, text: str, params: dict, scope: Scope | None) -> pd.DataFrame:
         # Each thread (Streamlit session) gets its own cursor on the shared connection.
         cur = self.con
         try:
@@ -208,13 +210,19 @@ class Warehouse:
     ):
         """Per person in scope: raw tokens and the parts of the quality adjustment (analytics/leaderboard.py).
         `subtree` narrows within the scope; it never widens it."""
-        stored = self._stored_period(start, end)
+        name, params = self._board_query(start, end, tool, subtree, scope, self._stored_period(start, end))
+        return self._frame(name, scope, **params)
+
+    def _board_query(
+        self, start: date, end: date, tool: str | None, subtree: str | None, scope: Scope, stored: bool
+    ) -> tuple[str, dict]:
+        """The named query leaderboard_people reads, and its parameters (`stored`: _stored_period(start, end))."""
         if stored and tool is None and subtree is None and scope.company:
             # the company's board of the default period, as the refresh ranked it (marts._period_board): it also
             # holds rank_raw, rank_adjusted and rank_shift, which leaderboard.people_board then keeps
-            return self._frame("q_period_board", scope)
-        params = leaderboard.query_params(start, end, tool, subtree)
-        return self._frame("q_leaderboard_people", scope, **params, stored=stored, board=stored)
+            return "q_period_board", {}
+        return "q_leaderboard_people", {**leaderboard.query_params(start, end, tool, subtree), "stored": stored,
+                                        "board": stored}  # fmt: skip
 
     def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""
@@ -262,86 +270,57 @@ class Warehouse:
     def org_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Teams inside the scope: team_id, team_name, parent_team_id (NULL where the parent is outside the
         scope), depth, org_id, path."""
-        return arrow_frame(self._org_rows("q_org_tree", scope))
+        return self._frame("q_org_tree", scope)
 
-    def _org_rows(self, name: str, scope: Scope, **params) -> pa.Table:
-        """A named org query's rows as Arrow, bound to the scope (as _frame binds it). Arrow keeps text columns
-        as they come, so tens of thousands of people are matched and moved without a Python object apiece."""
-        text, params = _bound(name, scope, params)
-        cur = self.con
-        try:
-            rows = cur.sql(text, params=params or None).to_arrow_table()
-        finally:
-            cur.close()
-        # as _frame: names never leave this layer for a viewer who sees pseudonyms only
-        return rows if scope.named else rows.drop_columns([c for c in NAME_COLUMNS if c in rows.column_names])
-
-    def _org_placed(self, start: date, end: date, subtree: str | None, scope: Scope) -> pa.Table:
-        """q_org_people's rows: the whole company's default period as the refresh summed it, else the query."""
-        stored = self._stored_period(start, end)
-        if stored and subtree is None and scope.teams is None:
-            return self._org_rows("q_org_people_company", scope)
-        return self._org_rows("q_org_people", scope, start=start, end=end, subtree=subtree, stored=stored)
-
-    def _org_people(
-        self, start: date, end: date, subtree: str | None, scope: Scope, board: pd.DataFrame | None = None
-    ) -> tuple[pd.DataFrame, pa.Table]:
-        """Per person with usage in scope in the period: user_id, display_name (named scopes only), team_id
-        (of their latest week in scope), real_outcomes, active_weeks, suspect_weeks, then the board's tokens,
-        suspected/scheduled tokens, cost_usd, adjusted_tokens (as the leaderboard adjusts them, within
-        [0, tokens]) and flagged; only people on the board, in q_org_people's order. With it, q_org_people's rows
-        for those people (Arrow: team_id, team_name, ...). `board`: the leaderboard_people result for the same
-        period, subtree and scope when the caller already has it."""
-        placed = self._org_placed(start, end, subtree, scope)
-        if board is None:
-            board = self.leaderboard_people(start, end, None, subtree, scope)
-        at = _rows_of(placed.column("user_id"), board["user_id"])
-        if at is not None and (at < 0).any():  # people the board does not hold are left out
-            placed = placed.take(pa.array(np.flatnonzero(at >= 0)))
-            at = at[at >= 0]
-        rows = slice(None) if at is None else at
-        own = arrow_frame(placed.select(["user_id", "team_id", "real_outcomes", "active_weeks", "suspect_weeks"]))
-        parts = board[[c for c in ("display_name", *_BOARD_PARTS) if c in board.columns]].iloc[rows]
-        people = pd.concat([own, parts.reset_index(drop=True)], axis=1)
-        people = people[[c for c in ("user_id", "display_name", *own.columns[1:], *_BOARD_PARTS) if c in people]]
-        adjusted = people["adjusted_tokens"].astype("float64").clip(lower=0)
-        people["adjusted_tokens"] = np.minimum(adjusted, people["tokens"])
-        return people, placed
-
-    def org_tree(
-        self, start: date, end: date, scope: Scope = OPERATOR, board: pd.DataFrame | None = None
+    def _org_frame(
+        self, name: str, start: date, end: date, subtree: str | None, scope: Scope, **params
     ) -> pd.DataFrame:
+        """A named org query reading the CTEs `teams` (q_org_tree) and `people` (q_org_board_people's rows: each
+        person in scope placed in a team, with the board's tokens), in one statement: the board is summed once and
+        joined in DuckDB. The whole company's default period reads them as the refresh stored them
+        (q_org_people_company)."""
+        stored = self._stored_period(start, end)
+        if stored and subtree is None and scope.company:
+            people, params = {"people": "q_org_people_company"}, {**params}
+        else:
+            board, board_params = self._board_query(start, end, None, subtree, scope, stored)
+            people = {"board": board, "placed": "q_org_people", "people": "q_org_board_people"}
+            params = {**board_params, "start": start, "end": end, "subtree": subtree, "stored": stored, **params}
+        ctes = {"teams": "q_org_tree", **people}
+        if name == "people":  # the people themselves
+            name = ctes.pop("people")
+        text = with_queries(ctes, name)
+        params = {**params, **scope.params()}
+        # DuckDB refuses parameters a statement does not use: only those the query names
+        return self._frame_of(text, {k: v for k, v in params.items() if f"${k}" in text}, scope)
+
+    def org_tree(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The scope's team tree over the period, as the cells that may be shown (analytics/org.py CELL_COLUMNS):
         no cell, and no cell minus its shown children, covers 1..k-1 people, with k the scope's (1 for a viewer
-        allowed individual views: a lead in their own line, or an admin). `board`: leaderboard_people for the
-        same period and scope (no tool, no subtree), when the caller already has it."""
+        allowed individual views: a lead in their own line, or an admin)."""
         from analytics import org  # the org explorer's engine; imported here to keep this module's imports as they are
 
         k = 1 if scope.individuals else scope.k
-        teams = self._org_rows("q_org_tree", scope)
-        people, placed = self._org_people(start, end, None, scope, board)
-        # each person's team as a position among the teams (a category), which org.team_nodes groups by
-        # without hashing every person's team id again; no user_id: one row per person
-        where = pc.index_in(placed.column("team_id"), value_set=teams.column("team_id")).fill_null(-1)
-        team = pd.Categorical.from_codes(where.to_numpy(), categories=pd.Index(teams.column("team_id").to_pandas()))
-        lean = people[["tokens", "adjusted_tokens", "suspected_tokens", "cost_usd", "real_outcomes", "flagged"]]
-        return org.tree_cells(arrow_frame(teams), lean.assign(team_id=team), k=k)
+        nodes = self._org_frame("q_org_nodes", start, end, None, scope, no_team=org.NO_TEAM)
+        return org.node_cells(nodes, k=k)
 
     def org_people(self, start: date, end: date, subtree: str | None, scope: Scope = OPERATOR) -> pd.DataFrame:
-        """The people in `subtree` (None: the whole scope) with usage in the period, by name, for viewers allowed
-        individual views only: _org_people's columns plus team_name, adjusted_share, suspected_share."""
+        """The people in `subtree` (None: the whole scope) with usage in the period who are on the board, by name,
+        for viewers allowed individual views only: user_id, display_name (named scopes only), team_id (of their
+        latest week in scope), real_outcomes, active_weeks, suspect_weeks, then the board's tokens,
+        suspected/scheduled tokens, cost_usd, adjusted_tokens (as the leaderboard adjusts them, within [0, tokens])
+        and flagged, then team_name, adjusted_share, suspected_share; most tokens first, then user_id."""
         if not scope.individuals:
             raise AccessError(f"{scope.role} viewer may not list individuals (scope: {scope.describe()})")
-        people, placed = self._org_people(start, end, subtree, scope)
-        # the name of each person's team: q_org_people's, the same as the scope's teams give (a person is placed
-        # in a team inside the scope)
-        people["team_name"] = placed.column("team_name").to_pandas()  # text, as mapping the teams' names gives
+        people = self._org_frame("people", start, end, subtree, scope)
+        # text even when nobody (or no named team) is listed, which arrow_frame gives as objects
+        people["team_name"] = people["team_name"].astype("str")
         tokens = people["tokens"].astype("float64").replace(0, np.nan)
         people["adjusted_share"] = people["adjusted_tokens"] / tokens
         people["suspected_share"] = people["suspected_tokens"] / tokens
-        if not _by_tokens(people):
-            people = people.sort_values(["tokens", "user_id"], ascending=[False, True])
-        return people.reset_index(drop=True)
+        if not _by_tokens(people):  # the stored company's people arrive in their stored order, checked here
+            people = people.sort_values(["tokens", "user_id"], ascending=[False, True]).reset_index(drop=True)
+        return people
 
     def org_person_weeks(self, user_id: str, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """One person's weeks in the period, only those inside the scope, for viewers allowed individual views:
@@ -387,19 +366,6 @@ def _plain(value):
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-_BOARD_PARTS = ("tokens", "suspected_tokens", "scheduled_tokens", "cost_usd", "adjusted_tokens", "flagged")
-
-
-def _rows_of(users: pa.ChunkedArray, board: pd.Series) -> np.ndarray | None:
-    """Each of `users`' row on the board (-1: not on it), or None when the board holds exactly them in that order
-    (the company's board of the default period is stored in the same order as its people)."""
-    ids = pa.chunked_array([pa.array(board, from_pandas=True)]) if len(board) else pa.chunked_array([], pa.string())
-    users = users.cast(ids.type)
-    if len(users) == len(ids) and users.equals(ids):
-        return None
-    return pc.index_in(users, value_set=ids).fill_null(-1).to_numpy()
 
 
 def _by_tokens(people: pd.DataFrame) -> bool:

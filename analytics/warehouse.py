@@ -279,6 +279,13 @@ def sql_text(name: str) -> str:
     return resources.files("analytics").joinpath("sql", f"{name}.sql").read_text()
 
 
+def with_queries(ctes: dict[str, str], name: str) -> str:
+    """The named query `name` reading other named queries as CTEs (CTE name -> query name, in order: each may read
+    the ones before it), so queries that build on one another run as one statement."""
+    parts = ", ".join(f"{cte} AS (\n{sql_text(query).strip().rstrip(';')}\n)" for cte, query in ctes.items())
+    return f"WITH {parts}\n{sql_text(name)}" if ctes else sql_text(name)
+
+
 def monday(day: date) -> date:
     """The Monday of the week `day` falls in (weeks run Monday to Sunday, as DuckDB's date_trunc('week'))."""
     return day - timedelta(days=day.weekday())

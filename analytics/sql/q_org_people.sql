@@ -3,7 +3,7 @@
 -- week (team_name: its name), so that a person who moved is counted once, in one team the viewer may see.
 -- $stored: the weeks asked for are the default period's, summed per person and team by the refresh
 -- (mart_period_person_team); the branch not taken is a constant false, which the planner drops. The whole
--- company's default period is summed per person too: q_org_people_company
+-- company's default period is also joined with its board by the refresh: mart_period_person (q_org_people_company)
 WITH weeks AS (
     SELECT user_id, team_id, last_week, tokens, real_outcomes, active_weeks, suspect_weeks
     FROM mart_period_person_team

@@ -356,13 +356,6 @@ def _query(_wh: Warehouse, key: tuple, method: str, *args):
     return getattr(_wh, method)(*args)
 
 
-@st.cache_data(ttl=600, max_entries=64, show_spinner=False)
-def _org_tree(_wh: Warehouse, key: tuple, start: date, end: date, _board: pd.DataFrame) -> pd.DataFrame:
-    """The scope's org tree cells, built on the scope's board for the period (`key` holds the database, data
-    version and scope, which with the period determine `_board`, so it is not hashed)."""
-    return _wh.org_tree(start, end, key[-1], board=_board)
-
-
 class Loaders:
     """What pages call: cached results keyed by database, data version, the viewer's scope and arguments.
 
@@ -470,8 +463,7 @@ class Loaders:
     # -- org explorer (bound to the scope; person-level methods refuse viewers not allowed individual views)
 
     def org_tree(self, start: date, end: date) -> pd.DataFrame:
-        # on the board the Leaderboards page reads too (cached), so the board query runs once for both pages
-        return _org_tree(self.wh, self.key, start, end, self.leaderboard_people(start, end, None, None))
+        return self._scoped("org_tree", start, end)
 
     def org_people(self, start: date, end: date, subtree: str | None) -> pd.DataFrame:
         return self._scoped("org_people", start, end, subtree)
