@@ -28,13 +28,10 @@ def interaction(fc: F.Forecast, scenario: F.Scenario, mix: dict, headcount: int)
     """One fragment rerun, minus Streamlit's own rendering."""
     shown = fc.truncate(SHOWN_HORIZON)
     paths = F.apply_scenario(shown, scenario, headcount=headcount)
-    fans = {
-        "observed": F.summarise(shown.observed(), shown.days),
-        "adjusted": F.summarise(shown.adjusted(), shown.days),
-        "scenario": F.summarise(paths, shown.days),
-    }
-    F.capacity(paths, scenario, mix, capped=F.capped_paths(shown, scenario))
-    F.compare(shown, {"current": scenario, "saved": F.Scenario(inflation_kept=0.5)}, mix, headcount=headcount)
+    fans = F.fans(shown, scenario, paths, headcount=headcount)
+    table = F.capacity(paths, scenario, mix, capped=F.capped_paths(shown, scenario))
+    named = {"current": scenario, "saved": F.Scenario(inflation_kept=0.5)}
+    F.compare(shown, named, mix, headcount=headcount, computed={"current": (paths, table)})
     recent = fc.history.iloc[-SHOWN_HORIZON:]
     history = {"day": recent.index, "observed": recent["total"], "adjusted": recent["genuine"] + recent["automation"]}
     import pandas as pd

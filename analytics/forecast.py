@@ -378,20 +378,29 @@ def adjusted_paths(paths: dict[str, np.ndarray]) -> np.ndarray:
     return paths["genuine"] + paths["automation"]
 
 
+SUMMARY = ("mean", "lower", "upper", "p50", "p90", "p95")  # summarise's columns after day, in order
+
+
 def summarise(paths: np.ndarray, days: pd.DatetimeIndex) -> pd.DataFrame:
     """Columns: day, mean, lower, upper (95 % interval), p50, p90, p95 — tokens per day."""
-    q = np.quantile(paths, [0.025, 0.5, 0.9, 0.95, 0.975], axis=0)
-    return pd.DataFrame(
-        {
-            "day": days,
-            "mean": paths.mean(axis=0),
-            "lower": q[0],
-            "upper": q[4],
-            "p50": q[1],
-            "p90": q[2],
-            "p95": q[3],
-        }
-    )
+    return _summary_frame(_summary(paths), days)
+
+
+def _summary(paths: np.ndarray, quantiles: np.ndarray | None = None) -> np.ndarray:
+    """summarise's columns as rows (SUMMARY x days); `quantiles`: _quantiles(paths), when known."""
+    q = _quantiles(paths) if quantiles is None else quantiles
+    return np.stack([paths.mean(axis=0), q[0], q[4], q[1], q[2], q[3]])
+
+
+def _quantiles(paths: np.ndarray) -> np.ndarray:
+    """The 2.5, 50, 90, 95 and 97.5 % points of each day's paths (5 x days). Each day's are its column's alone, so
+    those of the first n days are the first n columns of those of more days. (The mean is not kept so: numpy sums a
+    column in another order when the array is sliced to fewer days, and it is cheap to take again.)"""
+    return np.quantile(paths, [0.025, 0.5, 0.9, 0.95, 0.975], axis=0)
+
+
+def _summary_frame(summary: np.ndarray, days: pd.DatetimeIndex) -> pd.DataFrame:
+    return pd.DataFrame({"day": days, **dict(zip(SUMMARY, summary, strict=True))})
 
 
 # -- backtest -------------------------------------------------------------------------------------------
@@ -675,6 +684,9 @@ class Forecast:
     fit_seconds: float = 0.0
     backtest_seconds: float = 0.0
     caps: dict[str, float] = field(default_factory=dict)  # component -> the cap on its simulated days
+    # series (observed, adjusted) -> its paths' quantiles (see `_quantiles`), taken once by `forecast` so that a
+    # scenario change does not sort the same paths again; empty: taken when asked for (`fan`)
+    quantiles: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def model(self) -> str:
@@ -699,10 +711,20 @@ class Forecast:
     def adjusted(self) -> np.ndarray:
         return adjusted_paths(self.paths)
 
+    def fan(self, series: str) -> pd.DataFrame:
+        """summarise(self.observed() or self.adjusted(), self.days), with the quantiles kept since the fit."""
+        paths = self.observed() if series == "observed" else self.adjusted()
+        return _summary_frame(_summary(paths, self.quantiles.get(series)), self.days)
+
     def truncate(self, horizon: int) -> Forecast:
         """The same forecast over its first `horizon` days (paths are sliced, never refitted)."""
         horizon = min(horizon, self.horizon)
-        return replace(self, days=self.days[:horizon], paths={c: p[:, :horizon] for c, p in self.paths.items()})
+        return replace(
+            self,
+            days=self.days[:horizon],
+            paths={c: p[:, :horizon] for c, p in self.paths.items()},
+            quantiles={s: q[:, :horizon] for s, q in self.quantiles.items()},
+        )
 
 
 class TooLittleHistory(ValueError):
@@ -752,6 +774,7 @@ def forecast(
         fit_seconds=time.perf_counter() - tested,
         backtest_seconds=tested - started,
         caps={c: f.cap for c, f in fits.items()},
+        quantiles={"observed": _quantiles(observed_paths(paths)), "adjusted": _quantiles(adjusted_paths(paths))},
     )
 
 
@@ -888,6 +911,22 @@ def apply_scenario(fc: Forecast, scenario: Scenario, *, headcount: int = 0) -> n
     return genuine + fc.paths["suspected"] * kept[None, :] + fc.paths["automation"]
 
 
+def fans(fc: Forecast, scenario: Scenario, paths: np.ndarray, *, headcount: int = 0) -> dict[str, pd.DataFrame]:
+    """The page's three fans over fc.days, each as `summarise` gives it: observed, adjusted (both with the quantiles
+    the forecast keeps since its fit) and scenario (from `paths`, apply_scenario's for `scenario`).
+
+    A scenario that keeps none of the inflation from the first day (or all of it throughout), without growth or a
+    rollout, adds exactly the adjusted (observed) paths, so its fan is theirs (the page's default scenario).
+    """
+    out = {"observed": fc.fan("observed"), "adjusted": fc.fan("adjusted")}
+    kept = retained_share(fc.days, scenario)
+    same = None
+    if np.all(genuine_multiplier(fc.days, scenario, headcount=headcount) == 1.0):
+        same = "adjusted" if np.all(kept == 0.0) else "observed" if np.all(kept == 1.0) else None
+    out["scenario"] = out[same].copy() if same else summarise(paths, fc.days)
+    return out
+
+
 def price_per_token(scenario: Scenario, mix: dict[str, float]) -> float:
     """Blended USD per token for a token-type mix (shares; normalised here)."""
     total = sum(mix.get(t, 0.0) for t in TOKEN_TYPES)
@@ -1007,18 +1046,32 @@ def scenario_table(fc: Forecast, scenario: Scenario, *, headcount: int = 0) -> p
     return out
 
 
-def compare(fc: Forecast, named: dict[str, Scenario], mix: dict[str, float], *, headcount: int = 0) -> pd.DataFrame:
+def compare(
+    fc: Forecast,
+    named: dict[str, Scenario],
+    mix: dict[str, float],
+    *,
+    headcount: int = 0,
+    computed: dict[str, tuple[np.ndarray, pd.DataFrame]] | None = None,
+) -> pd.DataFrame:
     """Scenarios side by side on one forecast and horizon, one row each.
 
     Columns: scenario, inflation_kept, change_date, fade_days, growth_pct_per_year, rollout_date,
     rollout_headcount, quantile, tokens (mean over the horizon), tokens_per_day (mean), peak_tokens_per_day,
     gpus, gpu_usd_per_year, token_usd_per_year (the last four at each scenario's quantile), bounded (see
     `capacity`).
+
+    `computed`: name -> its paths and capacity table, as apply_scenario and capacity (with capped_paths) give them
+    on this forecast, for scenarios the caller has worked out already (the page's current one).
     """
     rows = []
     for name, sc in named.items():
-        paths = apply_scenario(fc, sc, headcount=headcount)
-        cap = capacity(paths, sc, mix, capped=capped_paths(fc, sc)).set_index("quantile").loc[sc.quantile]
+        if computed and name in computed:
+            paths, table = computed[name]
+        else:
+            paths = apply_scenario(fc, sc, headcount=headcount)
+            table = capacity(paths, sc, mix, capped=capped_paths(fc, sc))
+        cap = table.iloc[list(QUANTILES).index(sc.quantile)]
         rows.append(
             {
                 "scenario": name,

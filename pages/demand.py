@@ -328,18 +328,14 @@ def scenario_panel(fc: fcast.Forecast, scope: Scope, mix: dict, prices: dict, mo
     )
     shown = fc.truncate(horizon)
     paths = fcast.apply_scenario(shown, scenario, headcount=active_users)
-    fans = {
-        "observed": fcast.summarise(shown.observed(), shown.days),
-        "adjusted": fcast.summarise(shown.adjusted(), shown.days),
-        "scenario": fcast.summarise(paths, shown.days),
-    }
+    fans = fcast.fans(shown, scenario, paths, headcount=active_users)
     recent = fc.history.iloc[-max(horizon, 56) :]
     history = pd.DataFrame(
         {"day": recent.index, "observed": recent["total"], "adjusted": recent["genuine"] + recent["automation"]}
     )
     st.plotly_chart(charts.demand_fan(history, fans, title=f"Tokens per day for {scope.label}"), key="demand_fan_chart")
-    capacity_table(paths, scenario, mix, fans, shown)
-    save_and_compare(shown, scope, scenario, mix, active_users, horizon, store)
+    table = capacity_table(paths, scenario, mix, fans, shown)
+    save_and_compare(shown, scope, scenario, mix, active_users, horizon, store, current=(paths, table))
 
 
 def model_mix(models: pd.DataFrame) -> None:
@@ -370,7 +366,8 @@ def model_mix(models: pd.DataFrame) -> None:
 CAPPED = f"not bounded by the model: capped at {fcast.CAP_MULTIPLE:g}× history, at least this"
 
 
-def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: fcast.Forecast) -> None:
+def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: fcast.Forecast) -> pd.DataFrame:
+    """Draws the scenario's capacity table and returns it (fcast.capacity's), which the comparison reuses."""
     st.markdown("**Capacity and cost of the chosen scenario**")
     capped = fcast.capped_paths(fc, scenario)
     table = fcast.capacity(paths, scenario, mix, capped=capped)
@@ -411,9 +408,13 @@ def capacity_table(paths, scenario: fcast.Scenario, mix: dict, fans: dict, fc: f
             "bounded": "Note",
         },
     )
+    return table
 
 
-def save_and_compare(fc, scope: Scope, scenario, mix, active_users: int, horizon: int, store) -> None:
+def save_and_compare(
+    fc, scope: Scope, scenario, mix, active_users: int, horizon: int, store, *, current: tuple | None = None
+) -> None:
+    """The save form and the comparison; `current`: the current scenario's paths and capacity table, if known."""
     st.markdown("**Saved scenarios**")
     with st.form("demand-save", clear_on_submit=False):
         name = st.text_input(
@@ -457,7 +458,8 @@ def save_and_compare(fc, scope: Scope, scenario, mix, active_users: int, horizon
         )
         by_name = dict(zip(saved_list["name"], saved_list["scenario"], strict=True))
         named.update({n: by_name[n] for n in picked})
-    table = fcast.compare(fc, named, mix, headcount=active_users)
+    computed = {"Current (unsaved)": current} if current is not None else None
+    table = fcast.compare(fc, named, mix, headcount=active_users, computed=computed)
     st.dataframe(
         table,
         hide_index=True,

@@ -130,3 +130,80 @@ def test_the_overview_pools_tools_few_people_used_each_week_with_a_complement():
     assert pooled["tokens"].sum() == usage["tokens"].sum()  # nothing lost, only grouped
     assert set(pooled.loc[pooled["week"] != week, "tool"]) == {"a", "b"}  # a week with no small tool is as it was
     assert pool_small_tools(usage, 1).equals(usage)
+
+
+def _validated_fan(history: pd.DataFrame, fans: dict, *, title: str):
+    """The demand fan as it was built before, trace by trace through Plotly's validation."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for column, name, color, extra in (
+        ("observed", "Observed history", charts.SCOREBOARD, "observed"),
+        ("adjusted", "History without suspected inflation", charts.FAN_COLORS["adjusted"], "without suspected"),
+    ):
+        fig.add_scatter(
+            x=history["day"],
+            y=history[column],
+            name=name,
+            mode="lines",
+            line={"color": color, "width": 1.5},
+            connectgaps=False,
+            hovertemplate=f"%{{y:,.3s}} tokens<extra>{extra}</extra>",
+        )
+    for key, fan in fans.items():
+        color, name = charts.FAN_COLORS[key], charts.FAN_NAMES[key]
+        fig.add_scatter(
+            x=fan["day"], y=fan["upper"], mode="lines", line={"width": 0}, showlegend=False, hoverinfo="skip"
+        )
+        fig.add_scatter(
+            x=fan["day"],
+            y=fan["lower"],
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=charts._rgba(color, 0.18),
+            name=f"{name}: 95 % interval",
+            hoverinfo="skip",
+        )
+        fig.add_scatter(
+            x=fan["day"],
+            y=fan["mean"],
+            mode="lines",
+            name=f"{name}: mean",
+            line={"color": color, "width": 2.5, "dash": "dot" if key == "scenario" else "solid"},
+            hovertemplate="%{y:,.3s} tokens<extra>" + charts._label(key) + "</extra>",
+        )
+    fig.update_layout(
+        title=charts._label(title), yaxis={"title": "tokens per day", "rangemode": "tozero"}, **charts._LAYOUT
+    )
+    return fig
+
+
+def test_the_demand_fan_is_the_figure_the_validated_build_gives():
+    import json
+
+    import numpy as np
+    import plotly.io as pio
+
+    days = pd.date_range("2026-10-01", periods=20, freq="D", name="day")
+    future = pd.date_range("2026-10-21", periods=10, freq="D", name="day")
+    rng = np.random.default_rng(0)
+    observed = rng.uniform(1e9, 2e9, 20)
+    observed[5] = np.nan  # a gap day, drawn as a break
+    history = pd.DataFrame({"day": days, "observed": observed, "adjusted": observed * 0.8})
+    fans = {
+        key: pd.DataFrame({"day": future, "mean": m, "lower": m * 0.9, "upper": m * 1.1})
+        for key, m in (
+            ("observed", rng.uniform(1e9, 2e9, 10)),
+            ("adjusted", rng.uniform(1e9, 2e9, 10)),
+            ("scenario", np.arange(10, dtype="int64")),
+        )
+    }
+    title = "Tokens per day for the org <R&D>"
+    got, want = charts.demand_fan(history, fans, title=title), _validated_fan(history, fans, title=title)
+    assert json.loads(got.to_json()) == json.loads(want.to_json())
+    # what Streamlit sends (plotly_chart: to_dict, then JSON without validation)
+    sent = [json.loads(pio.to_json(fig.to_dict(), validate=False)) for fig in (got, want)]
+    assert sent[0] == sent[1]
+    assert got.data[-1].name == "Chosen scenario: mean"
+    assert got.layout.title.text == "Tokens per day for the org &lt;R&amp;D&gt;"

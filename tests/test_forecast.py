@@ -490,3 +490,62 @@ def test_interval_widths_are_calibrated_on_the_backtest_and_used_by_the_forecast
     scaled = {c: replace(f, sd=f.sd * bt.width) for c, f in fits.items()}
     want = F.simulate(scaled, n_paths=200)
     assert all(np.allclose(fc.paths[c], want[c]) for c in F.COMPONENTS)
+
+
+# -- what a scenario change reuses from the fit ---------------------------------------------------------
+
+
+def _frames_equal(got: pd.DataFrame, want: pd.DataFrame) -> None:
+    """Same columns, days and values, bit for bit."""
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+
+
+def test_the_fans_kept_from_the_fit_are_the_paths_summarised_at_every_horizon():
+    fc = F.forecast(history(), horizon=60, folds=2)
+    assert set(fc.quantiles) == {"observed", "adjusted"}
+    for horizon in (60, 28, 1):
+        shown = fc.truncate(horizon)
+        assert shown.quantiles["observed"].shape == (5, horizon)
+        _frames_equal(shown.fan("observed"), F.summarise(shown.observed(), shown.days))
+        _frames_equal(shown.fan("adjusted"), F.summarise(shown.adjusted(), shown.days))
+    # a forecast without kept quantiles (built by hand) takes them when asked
+    bare = replace(fc, quantiles={}).truncate(28)
+    _frames_equal(bare.fan("adjusted"), F.summarise(bare.adjusted(), bare.days))
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        F.Scenario(),  # all inflation stops on the first day: the adjusted fan
+        F.Scenario(inflation_kept=1.0),  # all of it continues: the observed fan
+        F.Scenario(inflation_kept=0.0, change_date=date(2030, 1, 1)),  # the change falls after the horizon
+        F.Scenario(inflation_kept=0.4, fade_days=14),
+        F.Scenario(growth_pct_per_year=10.0),  # none kept, but growth: its own paths
+        F.Scenario(rollout_date=date(2026, 6, 1), rollout_headcount=5),
+    ],
+)
+def test_the_page_fans_equal_summarising_each_scenarios_paths(scenario):
+    fc = F.forecast(history(), horizon=60, folds=2).truncate(45)
+    paths = F.apply_scenario(fc, scenario, headcount=20)
+    fans = F.fans(fc, scenario, paths, headcount=20)
+    assert list(fans) == ["observed", "adjusted", "scenario"]
+    _frames_equal(fans["observed"], F.summarise(fc.observed(), fc.days))
+    _frames_equal(fans["adjusted"], F.summarise(fc.adjusted(), fc.days))
+    _frames_equal(fans["scenario"], F.summarise(paths, fc.days))
+
+
+def test_a_comparison_reuses_a_scenario_already_worked_out_and_answers_the_same():
+    fc = F.forecast(history(), horizon=60, folds=2).truncate(30)
+    mix = {"input": 0.5, "output": 0.2, "cache_read": 0.2, "cache_write": 0.1}
+    current = F.Scenario(inflation_kept=0.3, quantile="p95")
+    named = {"current": current, "saved": F.Scenario(inflation_kept=0.5, quantile="p50")}
+    paths = F.apply_scenario(fc, current, headcount=20)
+    table = F.capacity(paths, current, mix, capped=F.capped_paths(fc, current))
+    want = F.compare(fc, named, mix, headcount=20)
+    got = F.compare(fc, named, mix, headcount=20, computed={"current": (paths, table)})
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    # what is passed is what is used: a different table changes the row
+    other = table.assign(gpus=table["gpus"] + 1)
+    got = F.compare(fc, named, mix, headcount=20, computed={"current": (paths, other)})
+    assert (got["gpus"] - want["gpus"]).tolist() == [1, 0]
