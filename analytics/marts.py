@@ -43,7 +43,7 @@ from analytics.warehouse import (
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "9"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "11"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
@@ -57,6 +57,8 @@ MARTS_VERSION = "9"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 # 9: mart_period_person holds the board's columns too (the org explorer's people and tree for the whole company,
 #    read without joining the board per view), built after mart_period_board; local_clock (local time by a join
 #    on quarter hours, not timezone() per event), read by stg_usage and detection
+# 11: mart_demand_mix (the company's model mix of its last 28 days, with prices: the Demand page's default prices
+#     and model mix without summing mart_demand_day per view)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = (
@@ -91,6 +93,7 @@ SUMMARIES = (
     "mart_tool_day",
     "mart_demand_org_day",
     "mart_demand_scope",
+    "mart_demand_mix",
     "mart_suspects",
     "mart_suspect_teams",
     "mart_period_automation",

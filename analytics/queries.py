@@ -256,13 +256,18 @@ class Warehouse:
 
     def demand_model_mix(self, tool: str | None = None, org_id: str | None = None) -> pd.DataFrame:
         """A scope's last 28 days per model: tokens, share, USD per Mtok by type, default_prices."""
+        if tool is None and org_id is None:  # the company's, as the refresh summed it (mart_demand_mix)
+            return self._frame("q_demand_model_mix_company")
         return self._frame("q_demand_model_mix", tool=tool, org_id=org_id)
 
     def demand_prices(self, tool: str | None = None, org_id: str | None = None) -> dict:
         """A scope's last 28 days: USD per Mtok by token type blended over its model mix, and active users."""
         # the refresh counts the active users of the scopes the Demand page offers: the company, a tool, an org
         stored = tool is None or org_id is None
-        row = self._row("q_demand_prices", tool=tool, org_id=org_id, stored=stored)
+        if tool is None and org_id is None:  # the company's mix is summed by the refresh too (mart_demand_mix)
+            row = self._row("q_demand_prices_company")
+        else:
+            row = self._row("q_demand_prices", tool=tool, org_id=org_id, stored=stored)
         return {k: _plain(v) for k, v in row.items()}
 
     # -- org explorer ----------------------------------------------------------------------------------

@@ -137,6 +137,13 @@ def _assert_as_live(con: duckdb.DuckDBPyConnection) -> None:
     wh = Warehouse(con)
     for name, live in LIVE.items():
         _same(wh._frame(name), con.execute(live).df(), KEYS[name], name)
+    # the demand rows in the live query's order too (q_demand_day reads the stored order, without sorting)
+    pd.testing.assert_frame_equal(wh.demand_days(), con.execute(LIVE["q_demand_day"]).df(), check_exact=True)
+    # the company's model mix (mart_demand_mix) as summed from mart_demand_day, rows in the same order
+    live_mix = con.execute(sql_text("q_demand_model_mix"), {"tool": None, "org_id": None}).df()
+    got_mix = wh.demand_model_mix(None, None)
+    assert got_mix["model"].tolist() == live_mix["model"].tolist()
+    _same(got_mix, live_mix, ["model"], "q_demand_model_mix")
     assert data_queries.sources(con).columns.tolist() == con.execute(LIVE["q_data_sources"]).df().columns.tolist()
     # the active users of every scope the Demand page offers, and of scopes it does not (counted live)
     tools = [None, *wh.demand_tools()["tool"], "no-such-tool"]
