@@ -256,7 +256,7 @@ def phase_shard(folder: str, users: int, days: int, seed: int) -> dict:
 
 def phase_pipeline(folder: str) -> dict:
     """A fresh database through the real importer and refresh, timed step by step."""
-    from analytics import ingest, marts, snapshots
+    from analytics import detect, ingest, marts, snapshots
     from analytics.warehouse import connect
 
     out = Path(folder)
@@ -284,6 +284,7 @@ def phase_pipeline(folder: str) -> dict:
         batch_refresh_s = marts.refresh(con)
         batch_recomputed = marts.last_refresh(con)
         batch_steps = dict(marts.LAST_STEPS)
+        batch_detection = dict(detect.LAST_SPLIT)
         # what `ingest` does last: publish the snapshot the app switches to (a copy of the whole file)
         started = time.perf_counter()
         snapshots.publish(con, db)
@@ -314,6 +315,7 @@ def phase_pipeline(folder: str) -> dict:
         "flagged": flagged,
         "refresh_steps_s": refresh_steps,
         "new_batch_refresh_steps_s": batch_steps,
+        "new_batch_detection_s": batch_detection,
         "db_mb": round(db.stat().st_size / 2**20, 1),
         "peak_rss_mb": round(peak_rss_mb(), 1),
     }
@@ -693,6 +695,7 @@ def text(out: dict) -> str:
         f"  new batch, the latest 1 % ({out['new_batch_events']:,} events): load {out['new_batch_ingest_s']:.1f} s, "
         f"mart refresh after it {out['new_batch_refresh_s']:.1f} s ({out['new_batch_recomputed']})",
         "    " + _steps(out.get("new_batch_refresh_steps_s", {})),
+        "    detection: " + _steps(out.get("new_batch_detection_s", {})),
         f"  publish the snapshot the app switches to (a copy of the file): {out['publish_s']:.1f} s",
         f"  database file                         {out['db_mb']:>8,.0f} MB",
         f"  peak memory: pipeline {out['pipeline_peak_rss_mb']:,.0f} MB, serving the pages "

@@ -22,7 +22,9 @@ review queue and never contradicts the flag.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -47,6 +49,20 @@ FAMILY_LABELS = {
     "change": "Change",
 }
 _SENIORITY = re.compile(r"\b(senior|sr|staff|principal|lead|junior|jr|associate|distinguished|[ivx]+|\d+)\b\.?", re.I)
+
+
+# Seconds the last run in this process spent per part (the benchmark reports them): reading events, the features
+# query and its fetches, scoring, storing.
+LAST_SPLIT: dict[str, float] = {}
+
+
+@contextmanager
+def _part(name: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        LAST_SPLIT[name] = round(LAST_SPLIT.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
 @dataclass
@@ -140,6 +156,14 @@ def _score(
     """Join the event features (_det_event_week, _det_partners) with the marts and score people and weeks.
 
     `fresh_from`: a Monday before which the stored det_person_week's judgements against peers still hold."""
+    with _part("features"):
+        found = _features_query(con, since, until, t, fresh_from)
+    with _part("scoring"):
+        return _scored(*found, since, until, t, fresh_from)
+
+
+def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds, fresh_from: date | None):
+    """What scoring reads: the features query's rows, fetched (and the temporary tables dropped)."""
     _run_script(con, "detect_features", _params(t, since=since, until=until))
     known = None
     if fresh_from is not None and _exists(con, "det_person_week"):
@@ -176,6 +200,10 @@ def _score(
     ).df()["user_id"]
     for statement in _statements(sql_text("detect_cleanup")):
         con.execute(statement)
+    return weeks, days, roles, employed, partners, known
+
+
+def _scored(weeks, days, roles, employed, partners, known, since, until, t: Thresholds, fresh_from) -> Detection:
     if known is not None:
         known["week"] = pd.to_datetime(known["week"]).astype(weeks["week"].dtype)
     weeks = _score_weeks(weeks, days, roles, since, until, t, known=known, fresh_from=fresh_from)
@@ -326,19 +354,22 @@ def run_and_persist(
     since, until = bounds
     whole = weeks is None or not has_event_features(con)
     lo, hi = (monday(since), monday(until)) if whole else weeks
-    # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
-    _event_features_by_chunk(
-        con,
-        since,
-        until,
-        lo,
-        hi,
-        t,
-        lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
-    )
-    _load_event_features(con)
+    LAST_SPLIT.clear()
+    with _part("event features"):
+        # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
+        _event_features_by_chunk(
+            con,
+            since,
+            until,
+            lo,
+            hi,
+            t,
+            lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
+        )
+        _load_event_features(con)
     found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
-    persist(con, found)
+    with _part("storing"):
+        persist(con, found)
     return found
 
 
