@@ -334,7 +334,7 @@ def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], obje
         weekly = wh.weekly_adoption(start, end)
         wh.weekly_usage_by_tool(start, end)
         wh.token_split(start, end)
-        lb.totals(wh.leaderboard_people(start, end, None, None, scope))
+        wh.leaderboard_totals(start, end, None, None, scope)
         lb.decoupling(wh.decoupling_weeks(start, end), k=scope.k)
         wh.org_comparison(start, end)
         wh.unattributed_summary()

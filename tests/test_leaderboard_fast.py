@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import leaderboard as lb
+from analytics.warehouse import sql_text
 
 
 def _reference_decoupling(weekly: pd.DataFrame, *, k: int, weeks: int = lb.DECOUPLING_WEEKS) -> pd.DataFrame:
@@ -108,6 +110,20 @@ def test_totals_are_the_sums_of_the_board():
     board = lb.people_board(raw, key="k", show_names=False)
     assert lb.totals(raw) == (float(board["tokens"].sum()), float(board["adjusted_tokens"].sum())) == (160.0, 107.5)
     assert lb.totals(raw.iloc[:0]) == (0.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.one_of(st.none(), st.floats(-1e9, 2e9))), max_size=30))
+def test_board_totals_in_duckdb_are_the_totals_of_the_board(rows):
+    """q_board_totals (the Overview's totals, summed in DuckDB) keeps adjusted tokens within [0, tokens] and skips
+    missing ones as leaderboard.totals does."""
+    raw = pd.DataFrame(rows, columns=["tokens", "adjusted_tokens"]).astype({"adjusted_tokens": "float64"})
+    con = duckdb.connect()
+    con.register("rows", raw)
+    got = con.execute("WITH board AS (SELECT * FROM rows) " + sql_text("q_board_totals")).fetchone()
+    tokens, adjusted = lb.totals(raw)
+    assert got[0] == len(raw) and float(got[1]) == tokens
+    np.testing.assert_allclose(float(got[2]), adjusted, rtol=1e-9, atol=1e-6)
 
 
 def _reference_team_sums(people: pd.DataFrame) -> pd.DataFrame:

@@ -209,3 +209,24 @@ def test_decoupling_weeks_from_the_summary_equal_summing_the_person_weeks(wh):
         assert len(got) and got["outcome_units"].sum() > 0
         want = wh.con.execute(DECOUPLING_FROM_WEEKS, {**{k: params[k] for k in keep}, "start": start}).df()
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_board_totals_in_duckdb_equal_summing_the_board(wh):
+    """The Overview's raw and adjusted totals, summed in DuckDB, are leaderboard.totals of the board it read before:
+    the stored company board and live ones (another period, a tool, a subtree, a lead's scope, nobody at all)."""
+    start, end = _default_period(wh)
+    tool = wh.demand_tools()["tool"].iloc[0]
+    teams = wh.org_teams()
+    subtree = teams.loc[teams["depth"] == teams["depth"].min() + 1, "team_id"].iloc[0]
+    asked = [(start, end, None, None), (start + timedelta(days=7), end, None, None), (start, end, tool, None),
+             (start, end, None, subtree), (end + timedelta(days=30), end + timedelta(days=60), None, None)]  # fmt: skip
+    for scope in _scopes(wh).values():
+        for args in asked:
+            board = wh.leaderboard_people(*args, scope=scope)
+            got = wh.leaderboard_totals(*args, scope=scope)
+            tokens, adjusted = leaderboard.totals(board)
+            assert got["people"] == len(board), args
+            assert got["tokens"] == tokens
+            np.testing.assert_allclose(got["adjusted_tokens"], adjusted, rtol=1e-9, atol=1e-9)
+    assert wh.leaderboard_totals(start, end)["people"] > 0
+    assert wh.leaderboard_totals(*asked[-1])["people"] == 0
