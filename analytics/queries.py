@@ -236,6 +236,15 @@ class Warehouse:
         return "q_leaderboard_people", {**leaderboard.query_params(start, end, tool, subtree), "stored": stored,
                                         "board": stored}  # fmt: skip
 
+    def leaderboard_teams(
+        self, start: date, end: date, tool: str | None = None, subtree: str | None = None, scope: Scope = OPERATOR
+    ) -> pd.DataFrame | None:
+        """leaderboard.team_sums of the board leaderboard_people gives, when the refresh stored them: the company's
+        board of the default period (mart_period_team). None for any other board, whose people
+        leaderboard.team_board sums itself."""
+        name, _ = self._board_query(start, end, tool, subtree, scope, self._stored_period(start, end))
+        return self._frame("q_period_team") if name == "q_period_board" else None
+
     def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""
         return self._frame("q_leaderboard_filters", scope)
