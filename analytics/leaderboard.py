@@ -151,7 +151,9 @@ def people_board(raw: pd.DataFrame, *, key: str, show_names: bool) -> pd.DataFra
     is ranked already (the stored company board, q_period_board) is kept in its order and ranks."""
     if raw.empty:
         return pd.DataFrame(columns=PEOPLE_COLUMNS)
-    board = raw.copy()
+    # a shallow copy: pandas copies on write, so the columns set below never reach `raw` (a deep copy of the
+    # company's 56,000 people and 21 columns cost 15 ms of the admin's board)
+    board = raw.copy(deep=False)
     board["entity_id"] = board["user_id"]
     board["entity_name"] = (
         board["display_name"].fillna(board["user_id"]) if show_names else pseudonyms(board["user_id"], key)
