@@ -58,7 +58,7 @@ MARTS_VERSION = "10"  # 2: detection, suspect weeks, scheduled tokens, usage out
 #    read without joining the board per view), built after mart_period_board; local_clock (local time by a join
 #    on quarter hours, not timezone() per event), read by stg_usage and detection
 # 10: mart_team_tool (tokens per team and tool, SUMMARIES: the leaderboard's tool filter), mart_period_team (the
-#    company board's sums per team, built after mart_period_board: the leaderboard's team board)
+#    company board's sums per team, built after mart_period_board: the leaderboard's team board); dim_teams.path_order
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = (
