@@ -336,7 +336,7 @@ def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], obje
         weekly = wh.weekly_adoption(start, end)
         wh.weekly_usage_by_tool(start, end)
         wh.token_split(start, end)
-        lb.totals(wh.leaderboard_people(start, end, None, None, scope))
+        wh.leaderboard_totals(start, end, None, None, scope)
         lb.decoupling(wh.decoupling_weeks(start, end), k=scope.k)
         wh.org_comparison(start, end)
         wh.unattributed_summary()
@@ -347,7 +347,7 @@ def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], obje
         raw = wh.leaderboard_people(start, end, None, None, scope)
         people = lb.people_board(raw, key=key(), show_names=scope.named)
         if scope.individuals:
-            lb.team_board(people, k=scope.k)
+            lb.team_board(people, k=scope.k, sums=wh.leaderboard_teams(start, end, None, None, scope))
         else:
             lb.cells_board(wh.org_tree(start, end, scope))
         lb.slope_rows(people, 10)

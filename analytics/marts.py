@@ -57,6 +57,8 @@ MARTS_VERSION = "11"  # 2: detection, suspect weeks, scheduled tokens, usage out
 # 9: mart_period_person holds the board's columns too (the org explorer's people and tree for the whole company,
 #    read without joining the board per view), built after mart_period_board; local_clock (local time by a join
 #    on quarter hours, not timezone() per event), read by stg_usage and detection
+# 10: mart_team_tool (tokens per team and tool, SUMMARIES: the leaderboard's tool filter), mart_period_team (the
+#    company board's sums per team, built after mart_period_board: the leaderboard's team board); dim_teams.path_order
 # 11: mart_demand_mix (the company's model mix of its last 28 days, with prices: the Demand page's default prices
 #     and model mix without summing mart_demand_day per view)
 
@@ -82,9 +84,10 @@ EVERY_WEEK = (date(1000, 1, 6), date(9999, 12, 27))  # Mondays: a whole rebuild'
 # events), which pages read instead of summing a big mart on every view: the default period's sums per person
 # (the last PERIOD_WEEKS weeks of data, the sidebar's default range), each identity's totals per tool, each
 # top-level org's weeks of tokens and outcomes (0.16 s), the Data page's tokens per tool and day, the Demand
-# page's per-scope sums, and the Suspected inflation page's review queue, teams and the period's automation; then
-# the company's board of the period (_period_board), the org explorer's people of it (_period_person) and the rows
-# loaded per tool (_source_rows).
+# page's per-scope sums, the Suspected inflation page's review queue, teams and the period's automation, and each
+# team's tokens per tool (the leaderboard's tool filter); then the company's board of the period (_period_board) and
+# its sums per team (mart_period_team), the org explorer's people of it (_period_person) and the rows loaded per
+# tool (_source_rows).
 SUMMARIES = (
     "mart_period_person_tool",
     "mart_period_person_team",
@@ -97,6 +100,7 @@ SUMMARIES = (
     "mart_suspects",
     "mart_suspect_teams",
     "mart_period_automation",
+    "mart_team_tool",
 )
 PERIOD_WEEKS = 13
 
@@ -309,6 +313,7 @@ def _summaries(con: duckdb.DuckDBPyConnection) -> None:
         text = sql_text(mart)
         con.execute(text, {"weeks": PERIOD_WEEKS} if "$weeks" in text else None)
     _period_board(con)
+    con.execute(sql_text("mart_period_team"))
     _period_person(con)
     _source_rows(con)
 

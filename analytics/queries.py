@@ -213,6 +213,18 @@ class Warehouse:
         name, params = self._board_query(start, end, tool, subtree, scope, self._stored_period(start, end))
         return self._frame(name, scope, **params)
 
+    def leaderboard_totals(
+        self, start: date, end: date, tool: str | None = None, subtree: str | None = None, scope: Scope = OPERATOR
+    ) -> dict:
+        """people, tokens and adjusted_tokens of the board leaderboard_people gives, summed in DuckDB as
+        leaderboard.totals sums its rows (floats to 1e-9 relative), without sending every person's row here."""
+        name, params = self._board_query(start, end, tool, subtree, scope, self._stored_period(start, end))
+        text = with_queries({"board": name}, "q_board_totals")
+        params = {**params, **{k: v for k, v in scope.params().items() if f"${k}" in text}}
+        row = self._frame_of(text, params, None).iloc[0]
+        return {"people": int(row["people"]), "tokens": float(row["tokens"]),
+                "adjusted_tokens": float(row["adjusted_tokens"])}  # fmt: skip
+
     def _board_query(
         self, start: date, end: date, tool: str | None, subtree: str | None, scope: Scope, stored: bool
     ) -> tuple[str, dict]:
@@ -223,6 +235,15 @@ class Warehouse:
             return "q_period_board", {}
         return "q_leaderboard_people", {**leaderboard.query_params(start, end, tool, subtree), "stored": stored,
                                         "board": stored}  # fmt: skip
+
+    def leaderboard_teams(
+        self, start: date, end: date, tool: str | None = None, subtree: str | None = None, scope: Scope = OPERATOR
+    ) -> pd.DataFrame | None:
+        """leaderboard.team_sums of the board leaderboard_people gives, when the refresh stored them: the company's
+        board of the default period (mart_period_team). None for any other board, whose people
+        leaderboard.team_board sums itself."""
+        name, _ = self._board_query(start, end, tool, subtree, scope, self._stored_period(start, end))
+        return self._frame("q_period_team") if name == "q_period_board" else None
 
     def leaderboard_filters(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """The tools and teams (by tree path, within scope) a leaderboard can be narrowed to."""

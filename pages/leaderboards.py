@@ -122,7 +122,8 @@ def main(
         return
     people = lb.people_board(raw, key=loaders.pseudonym_key(), show_names=named)
     if loaders.scope.individuals:
-        teams, withheld = lb.team_board(people, k=k)
+        # the company's default board has its team sums stored (None otherwise: team_board sums the people)
+        teams, withheld = lb.team_board(people, k=k, sums=loaders.leaderboard_teams(start, end, tool, subtree))
     else:
         # the Org explorer's own cells (small teams pooled, with their complements), so no page shows a group
         # that another pooled: the same people, all tools

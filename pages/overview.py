@@ -225,10 +225,10 @@ def split_section(split: pd.DataFrame, weeks: set) -> None:
 
 def adjusted_section(loaders: data.Loaders, start, end) -> None:
     """Raw against quality-adjusted token totals (definitions on the Leaderboards page)."""
-    raw = loaders.leaderboard_people(start, end, None, None)
-    if raw.empty:
+    board = loaders.leaderboard_totals(start, end, None, None)  # the board's sums only, not its rows
+    if not board["people"]:
         return
-    tokens, adjusted = leaderboard.totals(raw)
+    tokens, adjusted = board["tokens"], board["adjusted_tokens"]
     cols = st.columns(3)
     cols[0].metric("Raw tokens (people)", short_number(tokens), help="Every token attributed to a person.")
     cols[1].metric(

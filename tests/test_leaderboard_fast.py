@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics import leaderboard as lb
+from analytics.warehouse import sql_text
 
 
 def _reference_decoupling(weekly: pd.DataFrame, *, k: int, weeks: int = lb.DECOUPLING_WEEKS) -> pd.DataFrame:
@@ -108,6 +111,38 @@ def test_totals_are_the_sums_of_the_board():
     board = lb.people_board(raw, key="k", show_names=False)
     assert lb.totals(raw) == (float(board["tokens"].sum()), float(board["adjusted_tokens"].sum())) == (160.0, 107.5)
     assert lb.totals(raw.iloc[:0]) == (0.0, 0.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**9), st.one_of(st.none(), st.floats(-1e9, 2e9))), max_size=30))
+def test_board_totals_in_duckdb_are_the_totals_of_the_board(rows):
+    """q_board_totals (the Overview's totals, summed in DuckDB) keeps adjusted tokens within [0, tokens] and skips
+    missing ones as leaderboard.totals does."""
+    raw = pd.DataFrame(rows, columns=["tokens", "adjusted_tokens"]).astype({"adjusted_tokens": "float64"})
+    con = duckdb.connect()
+    con.register("rows", raw)
+    got = con.execute("WITH board AS (SELECT * FROM rows) " + sql_text("q_board_totals")).fetchone()
+    tokens, adjusted = lb.totals(raw)
+    assert got[0] == len(raw) and float(got[1]) == tokens
+    np.testing.assert_allclose(float(got[2]), adjusted, rtol=1e-9, atol=1e-6)
+
+
+@pytest.mark.parametrize("show_names", [True, False])
+@pytest.mark.parametrize("ranked", [True, False])
+def test_people_board_leaves_the_rows_it_was_given_as_they_were(show_names, ranked):
+    """people_board copies the rows shallowly (pandas copies on write): the caller's frame, which the page reads
+    again for team sizes, keeps its columns and values."""
+    raw = pd.DataFrame(
+        {"user_id": ["b", "a", "c"], "display_name": ["B", None, "C"], "team_id": ["t", "t", None],
+         "tokens": [50, 100, 10], "adjusted_tokens": [60, 20, 5], "flagged": [None, True, False]}
+    )  # fmt: skip
+    if ranked:
+        raw = raw.assign(rank_raw=[2, 1, 3], rank_adjusted=[1, 2, 3], rank_shift=[1, -1, 0])
+    before = raw.copy()
+    board = lb.people_board(raw, key="k", show_names=show_names)
+    pd.testing.assert_frame_equal(raw, before)
+    assert board["rank_raw"].tolist() == [1, 2, 3] and board["entity_id"].tolist() == ["a", "b", "c"]
+    assert board["adjusted_tokens"].dtype == "float64" and board["flagged"].tolist() == [True, False, False]
 
 
 def _reference_team_sums(people: pd.DataFrame) -> pd.DataFrame:

@@ -30,6 +30,7 @@ TABLES = (
     "det_person",
     *marts.SUMMARIES,
     "mart_period_board",
+    "mart_period_team",
     "mart_period_person",
 )
 

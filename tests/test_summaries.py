@@ -209,3 +209,67 @@ def test_decoupling_weeks_from_the_summary_equal_summing_the_person_weeks(wh):
         assert len(got) and got["outcome_units"].sum() > 0
         want = wh.con.execute(DECOUPLING_FROM_WEEKS, {**{k: params[k] for k in keep}, "start": start}).df()
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_board_totals_in_duckdb_equal_summing_the_board(wh):
+    """The Overview's raw and adjusted totals, summed in DuckDB, are leaderboard.totals of the board it read before:
+    the stored company board and live ones (another period, a tool, a subtree, a lead's scope, nobody at all)."""
+    start, end = _default_period(wh)
+    tool = wh.demand_tools()["tool"].iloc[0]
+    teams = wh.org_teams()
+    subtree = teams.loc[teams["depth"] == teams["depth"].min() + 1, "team_id"].iloc[0]
+    asked = [(start, end, None, None), (start + timedelta(days=7), end, None, None), (start, end, tool, None),
+             (start, end, None, subtree), (end + timedelta(days=30), end + timedelta(days=60), None, None)]  # fmt: skip
+    for scope in _scopes(wh).values():
+        for args in asked:
+            board = wh.leaderboard_people(*args, scope=scope)
+            got = wh.leaderboard_totals(*args, scope=scope)
+            tokens, adjusted = leaderboard.totals(board)
+            assert got["people"] == len(board), args
+            assert got["tokens"] == tokens
+            np.testing.assert_allclose(got["adjusted_tokens"], adjusted, rtol=1e-9, atol=1e-9)
+    assert wh.leaderboard_totals(start, end)["people"] > 0
+    assert wh.leaderboard_totals(*asked[-1])["people"] == 0
+
+
+# The leaderboard's filter options as they were summed from every person week before mart_team_tool
+FILTERS_FROM_WEEKS = """
+    SELECT 'tool' AS kind, tool AS id, tool AS label, CAST(sum(tokens) AS BIGINT) AS tokens
+    FROM mart_person_week_tool WHERE ($scope_all OR (team_id IN (SELECT team_id FROM team_ancestors
+                                                                 WHERE list_contains($scope_teams, ancestor_id))))
+    GROUP BY tool HAVING sum(tokens) > 0
+    UNION ALL
+    SELECT 'team', team_id, path, NULL FROM dim_teams WHERE ($scope_all OR (team_id IN (
+        SELECT team_id FROM team_ancestors WHERE list_contains($scope_teams, ancestor_id))))
+    ORDER BY kind, tokens DESC NULLS LAST, label"""
+
+
+def test_leaderboard_filters_from_the_summary_equal_summing_the_person_weeks(wh):
+    tools = set()
+    for scope in _scopes(wh).values():
+        got = wh.leaderboard_filters(scope)
+        params = {k: v for k, v in scope.params().items() if k in ("scope_all", "scope_teams")}
+        want = wh._frame_of(FILTERS_FROM_WEEKS, params, scope)
+        pd.testing.assert_frame_equal(got, want)  # the same rows in the same order
+        tools.add(tuple(got.loc[got["kind"] == "tool", "id"]))
+    assert len(tools) > 1 or len(tools.pop()) > 1, "the scopes see different tools, or several"
+
+
+def test_the_company_board_team_sums_are_stored(wh):
+    """The team board of the company's default view sums its teams as the refresh stored them (mart_period_team),
+    giving the team_sums and team board that grouping the people in pandas gives; other views are summed live."""
+    start, end = _default_period(wh)
+    admin = _scopes(wh)["admin"]
+    people = leaderboard.people_board(wh.leaderboard_people(start, end, scope=admin), key="k", show_names=True)
+    stored = wh.leaderboard_teams(start, end, scope=admin)
+    assert stored is not None and len(stored) > 1
+    pd.testing.assert_frame_equal(stored, leaderboard.team_sums(people), check_exact=False, rtol=1e-9)
+    for k in (1, 5, 12):
+        got, got_withheld = leaderboard.team_board(people, k=k, sums=stored)
+        want, want_withheld = leaderboard.team_board(people, k=k)
+        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+        assert got_withheld == want_withheld
+    tool = wh.demand_tools()["tool"].iloc[0]
+    for scope, args in ((admin, (start + timedelta(days=7), end)), (admin, (start, end, tool)),
+                        (_scopes(wh)[next(s for s in _scopes(wh) if s != "admin")], (start, end))):  # fmt: skip
+        assert wh.leaderboard_teams(*args, scope=scope) is None

@@ -412,6 +412,12 @@ class Loaders:
     def leaderboard_people(self, start: date, end: date, tool: str | None, subtree: str | None) -> pd.DataFrame:
         return self._scoped("leaderboard_people", start, end, tool, subtree)
 
+    def leaderboard_totals(self, start: date, end: date, tool: str | None, subtree: str | None) -> dict:
+        return self._scoped("leaderboard_totals", start, end, tool, subtree)
+
+    def leaderboard_teams(self, start: date, end: date, tool: str | None, subtree: str | None) -> pd.DataFrame | None:
+        return self._scoped("leaderboard_teams", start, end, tool, subtree)
+
     def leaderboard_filters(self) -> pd.DataFrame:
         return self._scoped("leaderboard_filters")
 
