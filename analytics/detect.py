@@ -392,12 +392,6 @@ def _role(title: object) -> str:
     return re.sub(r"\s+", " ", _SENIORITY.sub(" ", title.lower())).strip() or "unknown"
 
 
-def _roles(titles: pd.Series) -> np.ndarray:
-    """_role of each title, worked out once per distinct title."""
-    codes, distinct = pd.factorize(titles)
-    return np.array([_role(x) for x in distinct] + ["unknown"], dtype=object)[codes]  # code -1 (missing): last
-
-
 def _by_person(w: pd.DataFrame) -> np.ndarray:
     """Each row's person as a small integer (rows sorted by person, then week)."""
     return pd.factorize(w["user_id"])[0]
@@ -563,7 +557,7 @@ def _score_weeks(
     active = w.pop("active_days").astype("int64")
     w["title"] = w["user_id"].map(roles.drop_duplicates("user_id").set_index("user_id")["title"])
     w["peer_tool"] = w["top_tool"].fillna("")
-    w["peer_group"] = _pairs(w["peer_tool"], _roles(w["title"]))
+    w["peer_group"] = _peer_groups(w["peer_tool"], w["title"])
     f = _features(w, t)
     peers = None
     if known is not None and fresh_from is not None:
@@ -613,14 +607,15 @@ def _score_weeks(
     return w
 
 
-def _pairs(tool: pd.Series, role: np.ndarray) -> pd.Series:
-    """ "tool / role" per row, each distinct pair written once."""
+def _peer_groups(tool: pd.Series, title: pd.Series) -> pd.Series:
+    """ "tool / role" per row, the role being the title without seniority words (_role): each distinct title's
+    role and each distinct pair's text worked out once, the rows matched to them by number."""
     tools, tool_names = pd.factorize(tool)
-    roles, role_names = pd.factorize(pd.Series(role, index=tool.index))
-    codes, pairs = pd.factorize(tools.astype("int64") * (len(role_names) + 1) + roles)
-    names = np.array(
-        [f"{tool_names[p // (len(role_names) + 1)]} / {role_names[p % (len(role_names) + 1)]}" for p in pairs]
-    )
+    titles, distinct = pd.factorize(title)
+    roles, role_names = pd.factorize(np.array([_role(x) for x in distinct] + ["unknown"], dtype=object))
+    n = len(role_names)
+    codes, pairs = pd.factorize(tools.astype("int64") * n + roles[titles])  # a missing title (-1): "unknown"
+    names = np.array([f"{tool_names[p // n]} / {role_names[p % n]}" for p in pairs], dtype=object)
     return pd.Series(names[codes] if len(codes) else np.array([], dtype=object), index=tool.index, dtype=object)
 
 
@@ -633,7 +628,7 @@ def _with_known(w: pd.DataFrame, f: pd.DataFrame, known: pd.DataFrame, fresh: np
         len(known) != len(old)
         or not set(columns) <= set(known.columns)
         or known["material"].isna().any()
-        or not np.array_equal(known["user_id"].to_numpy(), old["user_id"].to_numpy())
+        or not pd.array(known["user_id"]).equals(pd.array(old["user_id"]))  # Arrow's comparison, not Python's
         or not np.array_equal(
             pd.to_datetime(known["week"]).to_numpy("datetime64[us]"),
             pd.to_datetime(old["week"]).to_numpy("datetime64[us]"),
@@ -807,7 +802,8 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     people["flagged"] = people["suspect_weeks"] >= needed
     # Family strength: the median over suspect weeks, or over all weeks for people with none.
     keep = ["user_id", *strengths]
-    basis = pd.concat([suspect[keep], w.loc[~w["user_id"].isin(suspect["user_id"]), keep]])
+    never = ~w.groupby("user_id", sort=False)["suspect"].transform("any").to_numpy(dtype=bool)
+    basis = pd.concat([suspect[keep], w.loc[never, keep]])
     median_strength = basis.groupby("user_id")[strengths].median().reindex(people.index)
     top_two = np.sort(median_strength.to_numpy(), axis=1)[:, -2:].mean(axis=1)
     people["suspicion"] = np.where(people["flagged"], np.maximum(top_two, 0.5), np.minimum(top_two, 0.49)).round(3)
@@ -817,7 +813,8 @@ def _score_people(w: pd.DataFrame, since: date, until: date, t: Thresholds) -> p
     people["reasons"] = ""
     people["tokens_at_stake"] = people["tokens_at_stake"].where(people["flagged"], 0).fillna(0).astype("int64")
     flagged = people.index[people["flagged"]]
-    evidence = _evidence(suspect[suspect["user_id"].isin(flagged)])
+    # the flagged people's suspect weeks: their suspect weeks number at least `needed`
+    evidence = _evidence(suspect[suspect.groupby("user_id", sort=False)["suspect"].transform("size") >= needed])
     half = share_fired.loc[flagged, [f"s_{fam}" for fam in FAMILIES]].to_numpy() >= 0.5
     families, reasons = [], []
     for user_id, fired_families in zip(flagged, half, strict=True):
@@ -867,10 +864,11 @@ def _evidence(suspect: pd.DataFrame) -> dict[str, dict]:
         fired = suspect[suspect[f"{feature}_fired"].fillna(False).astype(bool)]
         out[feature] = fired.groupby("user_id")[[feature, f"{feature}_peer"]].median().to_dict("index")
     by_user = suspect.groupby("user_id")
+    snapshot = by_user["snapshot_ratio"].agg(["median", "count"])
+    snapshot = snapshot[snapshot["count"] > 0]
     out["snapshot"] = {
-        user: (float(s.median()), int(s.count()))
-        for user, s in suspect.groupby("user_id")["snapshot_ratio"]
-        if s.count()
+        user: (float(median), int(count))
+        for user, median, count in zip(snapshot.index, snapshot["median"], snapshot["count"], strict=True)
     }
     ratios = suspect.dropna(subset=["change_ratio"]).groupby("user_id")["change_ratio"].median()
     first_week = by_user["week"].min()
