@@ -144,6 +144,28 @@ class Warehouse:
         """Every person in scope the last detection run scored, flagged first (empty before any run)."""
         return self._frame("q_suspects", scope) if self.has_detection else pd.DataFrame()
 
+    def suspect_cases(self, scope: Scope = OPERATOR) -> tuple[pd.DataFrame, dict]:
+        """The page's view of suspects(scope), in one query without fetching everyone scored: the flagged people
+        (suspects' rows with `flagged`, same columns and types), and of everyone scored `people` (how many),
+        `tokens` (theirs) and `first_suspect_week` (the earliest of anyone's, flagged or not; None without one).
+        No rows and people 0 before any detection run."""
+        if not self.has_detection:
+            return pd.DataFrame(), {"people": 0, "tokens": 0, "first_suspect_week": None}
+        rows = self._frame("q_suspect_cases", scope)
+        first = rows["scored_first_suspect_week"].iloc[0]
+        totals = {
+            "people": int(rows["scored_people"].iloc[0]),
+            "tokens": int(rows["scored_tokens"].iloc[0]),
+            "first_suspect_week": None if pd.isna(first) else pd.Timestamp(first),
+        }
+        flagged = rows.drop(columns=["scored_people", "scored_tokens", "scored_first_suspect_week"])
+        if flagged["user_id"].isna().any() or any(flagged[c].isna().all() for c in flagged.columns):
+            # nobody flagged (one row of totals alone), or a column missing for every flagged person: everyone's
+            # rows give the types suspects() gives (a column without any value comes as objects)
+            everyone = self._frame("q_suspects", scope)
+            flagged = everyone[everyone["flagged"]]
+        return flagged, totals
+
     def suspect_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Teams in scope with a flagged member; `people` is every scored member, for k-anonymity."""
         return self._frame("q_suspect_teams", scope) if self.has_detection else pd.DataFrame()

@@ -86,6 +86,23 @@ def test_suspects_and_teams_from_the_summaries_equal_the_live_queries(wh):
         _same(got.reset_index(drop=True), want)
 
 
+def test_the_flagged_people_and_totals_are_what_the_page_took_from_everyone_scored(wh):
+    # the page used to fetch every scored person and keep the flagged ones, their count, tokens and earliest week
+    for label, scope in _scopes(wh).items():
+        everyone = wh.suspects(scope)
+        flagged, totals = wh.suspect_cases(scope)
+        assert len(flagged) or label != "admin"
+        _same(flagged, everyone[everyone["flagged"]])
+        assert flagged.index.equals(everyone[everyone["flagged"]].index)
+        assert totals["people"] == len(everyone)
+        assert totals["tokens"] == int(everyone["tokens"].sum())
+        first = everyone["first_suspect_week"].min()
+        assert totals["first_suspect_week"] == (None if pd.isna(first) else pd.Timestamp(first)), label
+    # someone not flagged can hold the earliest suspect week (one suspect week is not enough to be flagged)
+    everyone = wh.suspects()
+    assert everyone.loc[~everyone["flagged"], "first_suspect_week"].notna().any()
+
+
 def test_automation_lane_reads_its_summary_for_the_default_range_only(wh):
     first, last = wh.date_bounds()
     start = max(first, last - timedelta(weeks=marts.PERIOD_WEEKS) + timedelta(days=1))
