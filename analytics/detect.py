@@ -209,6 +209,21 @@ EVENT_TABLES = {"det_event_week": "_det_event_week", "det_partners": "_det_partn
 # by reading a few people's rows, which the order by a hash of the person keeps in a few row groups (each chunk's
 # rows are written together, in that order), instead of the period's events. Table: (temporary table, order).
 EVIDENCE_TABLES = {"det_evidence_day": ("_det_evidence_day", "person_hash, day")}
+# The evidence days with a prompt of the people the gap chart compares with (sql/detect_peer_people.sql), which
+# det_evidence_day scatters over every row group, and flat: per day one row of its first and last prompt (log10_gap
+# NULL), then a row per gap bin with its count (first and last NULL), since reading lists costs several times more
+# than reading plain columns. Each person's rows, ordered by the hash of the person, then day.
+PEER_DAYS = """
+SELECT person_hash, user_id, day, first_turn_ts, last_turn_ts, log10_gap, n FROM (
+    SELECT d.person_hash, d.user_id, d.day, d.first_turn_ts, d.last_turn_ts, CAST(NULL AS DOUBLE) AS log10_gap,
+           CAST(NULL AS BIGINT) AS n
+    FROM det_evidence_day d JOIN {people} p USING (person_hash, user_id) WHERE d.first_turn_ts IS NOT NULL{days}
+    UNION ALL
+    SELECT person_hash, user_id, day, NULL, NULL, g.log10_gap, g.n FROM (
+        SELECT d.person_hash, d.user_id, d.day, unnest(d.gaps) AS g
+        FROM det_evidence_day d JOIN {people} p USING (person_hash, user_id) WHERE d.first_turn_ts IS NOT NULL{days})
+)
+ORDER BY person_hash, day, log10_gap NULLS FIRST"""
 
 
 def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
@@ -247,6 +262,54 @@ def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t:
         else:
             con.execute(f"DELETE FROM {table} WHERE day BETWEEN ? AND ?", [lo, hi + timedelta(days=6)])
             con.execute(f"INSERT INTO {table} BY NAME {query}")
+
+
+def _store_peer_days(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, *, whole: bool, scored: bool = True
+) -> None:
+    """det_shared_hashes (sql/detect_shared_hashes.sql); det_peer_people from this run's det_person_week, and
+    det_evidence_peers: their evidence days with a prompt.
+    Unless `whole`, only the days [first, last] (those det_evidence_day just redid) are replaced, the days of people
+    no longer among the peers dropped and all the days of people new among them added; so a refresh of some weeks
+    reads the new days of det_evidence_day, not all of them. Not `scored` (no data): no peers."""
+    _run_script(con, "detect_shared_hashes", {})
+    if not scored:
+        con.execute(
+            "CREATE OR REPLACE TABLE det_peer_people (peer_group VARCHAR, person_hash UBIGINT, user_id VARCHAR)"
+        )
+    if not scored or whole or not _exists(con, "det_peer_people") or not _exists(con, "det_evidence_peers"):
+        if scored:
+            _run_script(con, "detect_peer_people", {})
+        people = "(SELECT DISTINCT person_hash, user_id FROM det_peer_people)"
+        con.execute(f"CREATE OR REPLACE TABLE det_evidence_peers AS {PEER_DAYS.format(people=people, days='')}")
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _peer_people_before AS SELECT DISTINCT user_id FROM det_peer_people")
+    _run_script(con, "detect_peer_people", {})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _peer_people AS SELECT DISTINCT person_hash, user_id FROM det_peer_people"
+    )
+    con.execute(
+        "DELETE FROM det_evidence_peers WHERE day BETWEEN $first AND $last "
+        "OR user_id NOT IN (SELECT user_id FROM _peer_people)",
+        {"first": first, "last": last},
+    )
+    days = " AND d.day BETWEEN $first AND $last"
+    con.execute(
+        f"INSERT INTO det_evidence_peers BY NAME {PEER_DAYS.format(people='_peer_people', days=days)}",
+        {"first": first, "last": last},
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _peer_people_new AS SELECT * FROM _peer_people "
+        "WHERE user_id NOT IN (SELECT user_id FROM _peer_people_before)"
+    )
+    if con.execute("SELECT count(*) FROM _peer_people_new").fetchone()[0]:
+        days = " AND d.day NOT BETWEEN $first AND $last"
+        con.execute(
+            f"INSERT INTO det_evidence_peers BY NAME {PEER_DAYS.format(people='_peer_people_new', days=days)}",
+            {"first": first, "last": last},
+        )
+    for table in ("_peer_people_before", "_peer_people", "_peer_people_new"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def _load_event_features(con: duckdb.DuckDBPyConnection) -> None:
@@ -318,6 +381,7 @@ def run_and_persist(
         for statement in _statements(sql_text("detect_cleanup")):
             con.execute(statement)
         persist(con, found)
+        _store_peer_days(con, date.min, date.min, whole=True, scored=False)
         return found
     since, until = bounds
     whole = weeks is None or not has_event_features(con)
@@ -335,6 +399,7 @@ def run_and_persist(
     _load_event_features(con)
     found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     persist(con, found)
+    _store_peer_days(con, lo, hi + timedelta(days=6), whole=whole)
     return found
 
 

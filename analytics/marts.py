@@ -34,7 +34,7 @@ from analytics.warehouse import WarehouseError, get_meta, monday, set_meta, sql_
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "9"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
@@ -45,6 +45,7 @@ MARTS_VERSION = "8"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 #    (the Data and Demand pages); det_evidence_day (evidence view by person and day); mart_suspects,
 #    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page); mart_period_person
 #    (the org explorer's people of the default period, whole company)
+# 9: det_peer_people, det_evidence_peers (the gap chart's peers and their days, flat), det_shared_hashes
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")

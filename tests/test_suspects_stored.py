@@ -4,13 +4,14 @@ det_person gave, for admins and team leads; and a refresh of some weeks leaves t
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import access, demo, ingest, marts
+from analytics import access, demo, detect, ingest, marts
 from analytics.queries import Warehouse
 from analytics.warehouse import connect, connect_read_only
 from tests.test_refresh_incremental import _part
@@ -187,11 +188,94 @@ def test_evidence_from_detection_equals_the_queries_over_events(wh):
             assert set(want["who"]) == {"this person", "peers"} or (start, end) != _ranges(wh)[1]
 
 
+# What the gap chart read of its peers until marts version 9: the first 50 other than the person among everyone with
+# a week in the person's usual peer group, by hash, and their days with a prompt (det_evidence_day), gaps unnested.
+PEERS_LIVE = """
+SELECT DISTINCT user_id FROM det_person_week
+WHERE peer_group = (SELECT mode(peer_group) FROM det_person_week WHERE user_id = $user_id) AND user_id <> $user_id
+ORDER BY hash(user_id), user_id LIMIT 50"""
+
+PEER_ROWS_LIVE = """
+SELECT d.person_hash, d.user_id, d.day, d.first_turn_ts, d.last_turn_ts, NULL AS log10_gap, NULL AS n
+FROM det_evidence_day d WHERE d.first_turn_ts IS NOT NULL AND d.user_id IN (SELECT user_id FROM det_peer_people)
+UNION ALL
+SELECT d.person_hash, d.user_id, d.day, NULL, NULL, g.log10_gap, g.n
+FROM (SELECT *, unnest(gaps) AS g FROM det_evidence_day) d
+WHERE d.first_turn_ts IS NOT NULL AND d.user_id IN (SELECT user_id FROM det_peer_people)"""
+
+
+def test_the_stored_peers_are_whom_the_gap_chart_compared_with(wh):
+    people = wh.con.execute("SELECT user_id FROM dim_people ORDER BY user_id").df()["user_id"].tolist()
+    assert len(people) > 100
+    stored = """
+        SELECT user_id FROM det_peer_people
+        WHERE peer_group = (SELECT mode(peer_group) FROM det_person_week WHERE user_id = $user_id)
+          AND user_id <> $user_id
+        ORDER BY person_hash, user_id LIMIT 50"""
+    sizes = set()
+    for user_id in people[::7]:
+        want = wh.con.execute(PEERS_LIVE, {"user_id": user_id}).df()["user_id"].tolist()
+        assert wh.con.execute(stored, {"user_id": user_id}).df()["user_id"].tolist() == want, user_id
+        sizes.add(len(want))
+    assert 50 in sizes and len(sizes) > 1, "groups both larger and smaller than the chart's fifty peers"
+    # every day with a prompt of theirs, flat: a row of the day's first and last prompt, a row per gap bin
+    got = _sorted(wh.con.execute("SELECT * FROM det_evidence_peers").df())
+    want = _sorted(wh.con.execute(PEER_ROWS_LIVE).df()).astype(got.dtypes.to_dict())
+    assert len(got) and got["log10_gap"].notna().any()
+    _same(got, want)
+    assert wh.con.execute("SELECT count(*) FROM det_shared_hashes").fetchone()[0] == 0
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values(["user_id", "day", "log10_gap"], ignore_index=True, na_position="first")
+
+
+def test_a_hash_two_people_share_reads_each_one_only_their_own_rows(demo_db, tmp_path):
+    # no two of the demo's people have ids with the same hash, so make one: a stranger's rows under a flagged person's
+    # hash; once det_shared_hashes names it, the evidence compares the user_id as well and is the person's own again
+    copy = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, copy)
+    wh = Warehouse(connect_read_only(copy))
+    user_id = wh.suspects().query("flagged")["user_id"].iloc[0]
+    first, last = wh.date_bounds()
+    own = wh.evidence(user_id, first, last)
+    wh.close()
+    con = connect(copy)
+    for table in ("det_evidence_day", "det_evidence_peers"):
+        con.execute(
+            f"INSERT INTO {table} SELECT * REPLACE ('a stranger' AS user_id) FROM {table} "
+            "WHERE user_id = (SELECT user_id FROM det_peer_people WHERE user_id <> $u ORDER BY person_hash LIMIT 1) "
+            "OR user_id = $u",
+            {"u": user_id},
+        )
+    con.close()
+    wh = Warehouse(connect_read_only(copy))
+    tampered = wh.evidence(user_id, first, last)
+    assert not tampered["heatmap"].equals(own["heatmap"]) and not tampered["gaps"].equals(own["gaps"])
+    wh.close()
+    con = connect(copy)
+    con.execute("INSERT INTO det_shared_hashes SELECT DISTINCT person_hash FROM det_evidence_peers")
+    con.execute("INSERT INTO det_shared_hashes VALUES (hash($u))", {"u": user_id})
+    con.close()
+    wh = Warehouse(connect_read_only(copy))
+    guarded = wh.evidence(user_id, first, last)
+    wh.close()
+    for part in ("heatmap", "gaps"):
+        _same(guarded[part], own[part])
+
+
 END = date(2026, 11, 20)
+# detection's stored evidence and what the evidence view reads of it (each sorted by every column but floats)
+EVIDENCE = {
+    "det_evidence_day": "user_id, day",
+    "det_peer_people": "peer_group, user_id",
+    "det_evidence_peers": "user_id, day, log10_gap NULLS FIRST",
+    "det_shared_hashes": "person_hash",
+}
 
 
-def _evidence_rows(con) -> pd.DataFrame:
-    return con.execute("SELECT * FROM det_evidence_day ORDER BY user_id, day").df()
+def _evidence_rows(con) -> dict[str, pd.DataFrame]:
+    return {table: con.execute(f"SELECT * FROM {table} ORDER BY {order}").df() for table, order in EVIDENCE.items()}
 
 
 @pytest.mark.parametrize(
@@ -215,5 +299,28 @@ def test_evidence_after_a_refresh_of_some_weeks_equals_a_rebuild(tmp_path, cutof
     got = _evidence_rows(con)
     marts.refresh(con, whole=True)
     want = _evidence_rows(con)
-    assert len(want)
-    _same(got, want)
+    for table, rows in want.items():
+        assert len(rows) or table == "det_shared_hashes", table
+        _same(got[table], rows)
+
+
+def test_peers_joining_or_leaving_a_group_keep_the_stored_peer_days_as_a_rebuild(tmp_path):
+    # a refresh of some weeks replaces those days of the peers and adds or drops people whose place among their group's
+    # first 51 changed; here the stored state is made to miss some peers and hold a stranger, as a change would leave it
+    files = tmp_path / "demo"
+    demo.generate(files, users=60, days=42, seed=11, end=END)
+    con = connect(tmp_path / "w.duckdb")
+    assert not ingest.ingest(con, sorted(files.glob("*.parquet"))).failed
+    want = _evidence_rows(con)
+    gone = con.execute("SELECT user_id FROM det_peer_people ORDER BY person_hash LIMIT 3").df()["user_id"].tolist()
+    con.execute("DELETE FROM det_peer_people WHERE list_contains($gone, user_id)", {"gone": gone})
+    con.execute("DELETE FROM det_evidence_peers WHERE list_contains($gone, user_id)", {"gone": gone})
+    con.execute("INSERT INTO det_peer_people SELECT 'a group', 42, 'a stranger'")
+    con.execute("INSERT INTO det_evidence_peers SELECT * REPLACE (42 AS person_hash, 'a stranger' AS user_id) "
+                "FROM det_evidence_peers LIMIT 5")  # fmt: skip
+    last = con.execute("SELECT max(day) FROM det_evidence_day").fetchone()[0]
+    lo = last - timedelta(days=last.weekday())
+    detect._store_peer_days(con, lo, lo + timedelta(days=6), whole=False)
+    got = _evidence_rows(con)
+    for table, rows in want.items():
+        _same(got[table], rows)
