@@ -45,7 +45,8 @@ MARTS_VERSION = "9"  # 2: detection, suspect weeks, scheduled tokens, usage outs
 #    (the Data and Demand pages); det_evidence_day (evidence view by person and day); mart_suspects,
 #    mart_suspect_teams, mart_period_automation (SUMMARIES for the Suspected inflation page); mart_period_person
 #    (the org explorer's people of the default period, whole company)
-# 9: det_peer_people, det_evidence_peers (the gap chart's peers and their days, flat), det_shared_hashes
+# 9: det_peer_people, det_evidence_peers (the gap chart's peers and their days, flat), det_shared_hashes;
+#    mart_period_automation with each person's name and team
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = ("dim_teams", "team_ancestors", "dim_people", "identity_lookup", "price_book", "stg_usage", "stg_outcomes")
