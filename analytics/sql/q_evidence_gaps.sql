@@ -17,17 +17,18 @@ WITH peers AS (
     ORDER BY person_hash, user_id LIMIT 50
 ), mine AS (
     -- found by person_hash, which orders the table (here and below the user_id is compared only when some person's
-    -- id has the same hash as another's, $hash_shared: sql/detect_shared_hashes.sql)
+    -- id has the same hash as another's, $hash_shared: sql/detect_shared_hashes.sql); days without a prompt too, whose
+    -- gaps are none: leaving them out here would test first_turn_ts in every row of the row groups read
     SELECT CAST($user_id AS VARCHAR) AS user_id, day, first_turn_ts, last_turn_ts, gaps
     FROM det_evidence_day
     WHERE person_hash = hash($user_id) AND (NOT $hash_shared OR user_id = $user_id)
-      AND day BETWEEN CAST($start AS DATE) AND CAST($end AS DATE) AND first_turn_ts IS NOT NULL
+      AND day BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
 ), theirs AS (
     SELECT p.user_id, d.day, d.first_turn_ts, d.last_turn_ts, d.log10_gap, d.n
     FROM det_evidence_peers d JOIN peers p ON d.person_hash = p.person_hash AND (NOT $hash_shared OR d.user_id = p.user_id)
     WHERE d.day BETWEEN CAST($start AS DATE) AND CAST($end AS DATE)
 ), days AS (
-    SELECT 'this person' AS who, user_id, day, first_turn_ts, last_turn_ts FROM mine
+    SELECT 'this person' AS who, user_id, day, first_turn_ts, last_turn_ts FROM mine WHERE first_turn_ts IS NOT NULL
     UNION ALL
     SELECT 'peers', user_id, day, first_turn_ts, last_turn_ts FROM theirs WHERE log10_gap IS NULL
 ), overnight AS (
