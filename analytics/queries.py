@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
 import duckdb
@@ -176,7 +177,13 @@ class Warehouse:
 
     def automation_lane(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Per person in scope: declared automation's tokens, cost and share of their tokens."""
-        return self._frame("q_automation_lane", scope, start=start, end=end, stored=self._stored_days(start, end))
+        # the default range's sums as the refresh keeps them, and whether the range is that one, in one query
+        rows = self._org_rows("q_automation_lane_stored", scope, start=start, end=end)
+        if not rows.column("stored")[0].as_py():
+            return self._frame("q_automation_lane", scope, start=start, end=end)
+        # without the row of `stored` alone that stands for none in scope, as Arrow, so types are a query's own
+        rows = rows.drop_columns(["stored"])
+        return arrow_frame(rows.filter(pc.is_valid(rows.column("user_id"))))
 
     def in_scope(self, user_id: str, scope: Scope) -> bool:
         """Is this person inside the scope (their team under one of its subtrees, or the viewer themself)?"""
@@ -189,25 +196,21 @@ class Warehouse:
             raise AccessError(f"{scope.role} viewer may not open this person's evidence (scope: {scope.describe()})")
         # people's rows are read by the hash of their id alone unless some person's id has the same hash as another's
         shared = bool(person["hash_shared"].iloc[0])
-        return {
-            "heatmap": self._frame("q_evidence_heatmap", user_id=user_id, start=start, end=end, hash_shared=shared),
-            "gaps": self._frame("q_evidence_gaps", user_id=user_id, start=start, end=end, hash_shared=shared),
-            "weeks": self._frame("q_evidence_weeks", user_id=user_id),
-            "partners": self._frame("q_evidence_partners", scope, user_id=user_id),
+        days = {"user_id": user_id, "start": start, "end": end, "hash_shared": shared}
+        parts = {
+            "heatmap": ("q_evidence_heatmap", None, days),
+            "gaps": ("q_evidence_gaps", None, days),
+            "weeks": ("q_evidence_weeks", None, {"user_id": user_id}),
+            "partners": ("q_evidence_partners", scope, {"user_id": user_id}),
         }
-
-    def _stored_days(self, start: date, end: date) -> bool:
-        """Are the days [start, end] the default range, whose declared automation the refresh sums per person
-        (mart_period_automation)?"""
-        cur = self.con
-        try:
-            row = cur.execute(
-                "SELECT (SELECT min(period_start) FROM mart_period_automation), "
-                "(SELECT min(period_end) FROM mart_period_automation)"
-            ).fetchone()
-        finally:
-            cur.close()
-        return row[0] is not None and (row[0], row[1]) == (start, end)
+        # Independent small queries, each mostly on one DuckDB thread: side by side, each on a cursor of its own (as
+        # sessions' queries run), a case opens in about the time of the slowest (the gap chart's) instead of the four
+        # one after another (at 100 M events, 34 against 24 ms median, 63 against 34 ms p95, on two busy cores).
+        with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="goodhart-evidence") as pool:
+            running = {
+                part: pool.submit(self._frame, name, bound, **params) for part, (name, bound, params) in parts.items()
+            }
+            return {part: future.result() for part, future in running.items()}
 
     def _stored_period(self, start: date, end: date) -> bool:
         """Do the weeks [start, end] overlaps equal the default period's, which the refresh sums per person

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from analytics import access, demo, detect, ingest, marts
-from analytics.queries import Warehouse
-from analytics.warehouse import connect, connect_read_only
+from analytics.queries import OPERATOR, Warehouse
+from analytics.warehouse import connect, connect_read_only, sql_text
 from tests.test_refresh_incremental import _part
 
 
@@ -107,9 +107,15 @@ def test_the_flagged_people_and_totals_are_what_the_page_took_from_everyone_scor
 def test_automation_lane_reads_its_summary_for_the_default_range_only(wh):
     first, last = wh.date_bounds()
     start = max(first, last - timedelta(weeks=marts.PERIOD_WEEKS) + timedelta(days=1))
-    assert wh._stored_days(start, last)
-    assert not wh._stored_days(start + timedelta(days=1), last)
-    assert not wh._stored_days(start, last - timedelta(days=1))
+    stored = "SELECT DISTINCT stored FROM (" + sql_text("q_automation_lane_stored").rstrip().rstrip(";") + ")"
+    for lo, hi, want in (
+        (start, last, True),
+        (start + timedelta(days=1), last, False),
+        (start, last - timedelta(days=1), False),
+    ):
+        assert wh.con.execute(stored, {"start": lo, "end": hi, "scope_all": True, "scope_teams": []}).fetchall() == [
+            (want,)
+        ]
     # the summary's rows equal the sums of the same days' rows (the branch any other range takes)
     text = "SELECT * FROM mart_period_automation"
     stored = wh.con.execute(text).df()
@@ -117,7 +123,7 @@ def test_automation_lane_reads_its_summary_for_the_default_range_only(wh):
     assert (stored["period_start"].dt.date == start).all() and (stored["period_end"].dt.date == last).all()
     for scope in _scopes(wh).values():
         got = wh.automation_lane(start, last, scope).sort_values("user_id", ignore_index=True)
-        want = wh._frame("q_automation_lane", scope, start=start, end=last, stored=False)
+        want = wh._frame("q_automation_lane", scope, start=start, end=last)
         _same(got, want.sort_values("user_id", ignore_index=True))
         # and what the query gave before it read names and teams from the summary (marts version 8)
         params = _bind(scope, LANE_LIVE, start=start, end=last)
@@ -125,6 +131,20 @@ def test_automation_lane_reads_its_summary_for_the_default_range_only(wh):
         if not scope.named:
             want = want.drop(columns=["display_name"])
         _same(got, want.sort_values("user_id", ignore_index=True))
+    # a scope nobody with declared automation is in: none, typed as the query types none
+    team = wh.con.execute(
+        "SELECT team_id FROM dim_teams WHERE team_id NOT IN (SELECT ancestor_id FROM team_ancestors WHERE team_id IN "
+        "(SELECT team_id FROM mart_period_automation)) ORDER BY team_id LIMIT 1"
+    ).fetchone()[0]
+    scope = access.Scope("lead", (team,), None, True, 5)
+    got = wh.automation_lane(start, last, scope)
+    want = wh._frame("q_automation_lane", scope, start=start, end=last)
+    assert want.empty
+    _same(got, want)
+    assert got.dtypes.equals(want.dtypes)
+    # another range is summed from its days
+    got = wh.automation_lane(start + timedelta(days=1), last, access.Viewer(email="", role="admin").scope())
+    _same(got, wh.con.execute(LANE_LIVE, _bind(OPERATOR, LANE_LIVE, start=start + timedelta(days=1), end=last)).df())
 
 
 LANE_LIVE = """
