@@ -152,20 +152,21 @@ class Warehouse:
         No rows and people 0 before any detection run."""
         if not self.has_detection:
             return pd.DataFrame(), {"people": 0, "tokens": 0, "first_suspect_week": None}
-        rows = self._frame("q_suspect_cases", scope)
-        first = rows["scored_first_suspect_week"].iloc[0]
+        # as Arrow first: the totals and the checks below read columns there, without a pandas step
+        rows = self._org_rows("q_suspect_cases", scope)
+        first = rows.column("scored_first_suspect_week")[0].as_py()
         totals = {
-            "people": int(rows["scored_people"].iloc[0]),
-            "tokens": int(rows["scored_tokens"].iloc[0]),
-            "first_suspect_week": None if pd.isna(first) else pd.Timestamp(first),
+            "people": rows.column("scored_people")[0].as_py(),
+            "tokens": rows.column("scored_tokens")[0].as_py(),
+            "first_suspect_week": None if first is None else pd.Timestamp(first),
         }
-        flagged = rows.drop(columns=["scored_people", "scored_tokens", "scored_first_suspect_week"])
-        if flagged["user_id"].isna().any() or any(flagged[c].isna().all() for c in flagged.columns):
+        flagged = rows.drop_columns(["scored_people", "scored_tokens", "scored_first_suspect_week"])
+        if any(column.null_count == len(column) for column in flagged.columns) or flagged["user_id"].null_count:
             # nobody flagged (one row of totals alone), or a column missing for every flagged person: everyone's
             # rows give the types suspects() gives (a column without any value comes as objects)
             everyone = self._frame("q_suspects", scope)
-            flagged = everyone[everyone["flagged"]]
-        return flagged, totals
+            return everyone[everyone["flagged"]], totals
+        return arrow_frame(flagged), totals
 
     def suspect_teams(self, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Teams in scope with a flagged member; `people` is every scored member, for k-anonymity."""
