@@ -239,12 +239,19 @@ WHERE peer_group = (SELECT mode(peer_group) FROM det_person_week WHERE user_id =
 ORDER BY hash(user_id), user_id LIMIT 50"""
 
 PEER_ROWS_LIVE = """
-SELECT d.person_hash, d.user_id, d.day, d.first_turn_ts, d.last_turn_ts, NULL AS log10_gap, NULL AS n
-FROM det_evidence_day d WHERE d.first_turn_ts IS NOT NULL AND d.user_id IN (SELECT user_id FROM det_peer_people)
+WITH days AS (
+    SELECT * FROM det_evidence_day
+    WHERE first_turn_ts IS NOT NULL AND user_id IN (SELECT user_id FROM det_peer_people)
+)
+SELECT person_hash, user_id, day, first_turn_ts, last_turn_ts, NULL AS log10_gap, NULL AS n, NULL AS since FROM days
 UNION ALL
-SELECT d.person_hash, d.user_id, d.day, NULL, NULL, g.log10_gap, g.n
-FROM (SELECT *, unnest(gaps) AS g FROM det_evidence_day) d
-WHERE d.first_turn_ts IS NOT NULL AND d.user_id IN (SELECT user_id FROM det_peer_people)"""
+SELECT person_hash, user_id, day, NULL, NULL, g.log10_gap, g.n, day FROM (SELECT *, unnest(gaps) AS g FROM days)
+UNION ALL
+SELECT person_hash, user_id, day, NULL, NULL, floor(log10(gap) * 4) / 4, 1, since FROM (
+    SELECT person_hash, user_id, day, epoch(first_turn_ts) - lag(epoch(last_turn_ts)) OVER w AS gap,
+           lag(day) OVER w AS since
+    FROM days WINDOW w AS (PARTITION BY user_id ORDER BY day))
+WHERE gap >= 1"""
 
 
 def test_the_stored_peers_are_whom_the_gap_chart_compared_with(wh):
@@ -264,13 +271,13 @@ def test_the_stored_peers_are_whom_the_gap_chart_compared_with(wh):
     # every day with a prompt of theirs, flat: a row of the day's first and last prompt, a row per gap bin
     got = _sorted(wh.con.execute("SELECT * FROM det_evidence_peers").df())
     want = _sorted(wh.con.execute(PEER_ROWS_LIVE).df()).astype(got.dtypes.to_dict())
-    assert len(got) and got["log10_gap"].notna().any()
+    assert len(got) and got["log10_gap"].notna().any() and (got["since"] < got["day"]).any()
     _same(got, want)
     assert wh.con.execute("SELECT count(*) FROM det_shared_hashes").fetchone()[0] == 0
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.sort_values(["user_id", "day", "log10_gap"], ignore_index=True, na_position="first")
+    return frame.sort_values(["user_id", "day", "since", "log10_gap"], ignore_index=True, na_position="first")
 
 
 def test_a_hash_two_people_share_reads_each_one_only_their_own_rows(demo_db, tmp_path):
@@ -312,7 +319,7 @@ END = date(2026, 11, 20)
 EVIDENCE = {
     "det_evidence_day": "user_id, day",
     "det_peer_people": "peer_group, user_id",
-    "det_evidence_peers": "user_id, day, log10_gap NULLS FIRST",
+    "det_evidence_peers": "user_id, day, since NULLS FIRST, log10_gap NULLS FIRST",
     "det_shared_hashes": "person_hash",
 }
 
