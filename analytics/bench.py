@@ -354,8 +354,7 @@ def _pages(wh, scope, start: date, end: date, fc) -> dict[str, Callable[[], obje
         return lb.headline(people)
 
     def suspects():
-        people = wh.suspects(scope)
-        flagged = people[people["flagged"]]
+        flagged, _ = wh.suspect_cases(scope)
         wh.suspect_teams(scope)
         wh.automation_lane(start, end, scope)
         if scope.individuals and len(flagged):  # with the first case open

@@ -241,6 +241,31 @@ EVENT_TABLES = {"det_event_week": "_det_event_week", "det_partners": "_det_partn
 # by reading a few people's rows, which the order by a hash of the person keeps in a few row groups (each chunk's
 # rows are written together, in that order), instead of the period's events. Table: (temporary table, order).
 EVIDENCE_TABLES = {"det_evidence_day": ("_det_evidence_day", "person_hash, day")}
+# The evidence days with a prompt of the people the gap chart compares with (sql/detect_peer_people.sql), which
+# det_evidence_day scatters over every row group, and flat, since reading lists costs several times more than reading
+# plain columns: per day one row of its first and last prompt (log10_gap NULL), a row per gap bin with its count
+# (`since` = the day), and a row for the gap from the day before's last prompt (PEER_OVERNIGHT: count 1, `since` =
+# that day), so that the chart counts a range's gaps as the rows of its days with `since` in it, without ordering
+# anyone's days. Each person's rows, ordered by the hash of the person, then day.
+PEER_DAYS = """
+SELECT d.person_hash, d.user_id, d.day, d.first_turn_ts, d.last_turn_ts, CAST(NULL AS DOUBLE) AS log10_gap,
+       CAST(NULL AS BIGINT) AS n, CAST(NULL AS DATE) AS since
+FROM det_evidence_day d JOIN {people} p USING (person_hash, user_id) WHERE d.first_turn_ts IS NOT NULL{days}
+UNION ALL
+SELECT person_hash, user_id, day, NULL, NULL, g.log10_gap, g.n, day FROM (
+    SELECT d.person_hash, d.user_id, d.day, unnest(d.gaps) AS g
+    FROM det_evidence_day d JOIN {people} p USING (person_hash, user_id) WHERE d.first_turn_ts IS NOT NULL{days})"""
+# The gaps overnight of the days from $since on, from the rows of days (as q_evidence_gaps.sql bins the person's).
+PEER_OVERNIGHT = """
+SELECT person_hash, user_id, day, CAST(NULL AS TIMESTAMP) AS first_turn_ts, CAST(NULL AS TIMESTAMP) AS last_turn_ts,
+       floor(log10(gap) * 4) / 4 AS log10_gap, CAST(1 AS BIGINT) AS n, since
+FROM (
+    SELECT person_hash, user_id, day, epoch(first_turn_ts) - lag(epoch(last_turn_ts)) OVER w AS gap,
+           lag(day) OVER w AS since
+    FROM {rows} WHERE first_turn_ts IS NOT NULL
+    WINDOW w AS (PARTITION BY person_hash, user_id ORDER BY day)
+)
+WHERE gap >= 1 AND day >= $since"""
 
 
 def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
@@ -279,6 +304,75 @@ def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t:
         else:
             con.execute(f"DELETE FROM {table} WHERE day BETWEEN ? AND ?", [lo, hi + timedelta(days=6)])
             con.execute(f"INSERT INTO {table} BY NAME {query}")
+
+
+# The rows of days of det_evidence_peers a gap overnight from $since on needs: from each person's last before it.
+_PEER_DAYS_FROM = """(
+    SELECT e.* FROM det_evidence_peers e
+    LEFT JOIN (
+        SELECT user_id, max(day) AS before FROM det_evidence_peers
+        WHERE first_turn_ts IS NOT NULL AND day < $since GROUP BY user_id
+    ) b USING (user_id)
+    WHERE e.first_turn_ts IS NOT NULL AND e.day >= COALESCE(b.before, $since)
+)"""
+
+
+def _store_peer_days(
+    con: duckdb.DuckDBPyConnection, first: date, last: date, *, whole: bool, scored: bool = True
+) -> None:
+    """det_shared_hashes (sql/detect_shared_hashes.sql); det_peer_people from this run's det_person_week, and
+    det_evidence_peers: their evidence days with a prompt (PEER_DAYS, PEER_OVERNIGHT).
+    Unless `whole`, only the days [first, last] (those det_evidence_day just redid) are replaced, with the gaps
+    overnight from them on, the days of people no longer among the peers dropped and all the days of people new among
+    them added; so a refresh of some weeks reads the new days of det_evidence_day, not all of them. Not `scored` (no
+    data): no peers."""
+    _run_script(con, "detect_shared_hashes", {})
+    if not scored:
+        con.execute(
+            "CREATE OR REPLACE TABLE det_peer_people (peer_group VARCHAR, person_hash UBIGINT, user_id VARCHAR)"
+        )
+    if not scored or whole or not _exists(con, "det_peer_people") or not _exists(con, "det_evidence_peers"):
+        if scored:
+            _run_script(con, "detect_peer_people", {})
+        people = "(SELECT DISTINCT person_hash, user_id FROM det_peer_people)"
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _peer_days AS {PEER_DAYS.format(people=people, days='')}")
+        con.execute(
+            "CREATE OR REPLACE TABLE det_evidence_peers AS SELECT * FROM ("
+            f"SELECT * FROM _peer_days UNION ALL {PEER_OVERNIGHT.format(rows='_peer_days')}"
+            ") ORDER BY person_hash, day, since NULLS FIRST, log10_gap",
+            {"since": date.min},
+        )
+        con.execute("DROP TABLE _peer_days")
+        return
+    con.execute("CREATE OR REPLACE TEMP TABLE _peer_people_before AS SELECT DISTINCT user_id FROM det_peer_people")
+    _run_script(con, "detect_peer_people", {})
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _peer_people AS SELECT DISTINCT person_hash, user_id FROM det_peer_people"
+    )
+    days = {"first": first, "last": last}
+    con.execute(
+        "DELETE FROM det_evidence_peers WHERE day BETWEEN $first AND $last "
+        "OR user_id NOT IN (SELECT user_id FROM _peer_people)",
+        days,
+    )
+    redone = PEER_DAYS.format(people="_peer_people", days=" AND d.day BETWEEN $first AND $last")
+    con.execute(f"INSERT INTO det_evidence_peers BY NAME {redone}", days)
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _peer_people_new AS SELECT * FROM _peer_people "
+        "WHERE user_id NOT IN (SELECT user_id FROM _peer_people_before)"
+    )
+    since = first
+    if con.execute("SELECT count(*) FROM _peer_people_new").fetchone()[0]:
+        rest = PEER_DAYS.format(people="_peer_people_new", days=" AND d.day NOT BETWEEN $first AND $last")
+        con.execute(f"INSERT INTO det_evidence_peers BY NAME {rest}", days)
+        since = date.min  # the new people's gaps overnight on every day
+    # a day redone changes the gap overnight to each person's next day with a prompt, wherever that falls
+    con.execute("DELETE FROM det_evidence_peers WHERE since < day AND day >= $since", {"since": since})
+    con.execute(
+        f"INSERT INTO det_evidence_peers BY NAME {PEER_OVERNIGHT.format(rows=_PEER_DAYS_FROM)}", {"since": since}
+    )
+    for table in ("_peer_people_before", "_peer_people", "_peer_people_new"):
+        con.execute(f"DROP TABLE {table}")
 
 
 def _load_event_features(con: duckdb.DuckDBPyConnection) -> None:
@@ -350,6 +444,7 @@ def run_and_persist(
         for statement in _statements(sql_text("detect_cleanup")):
             con.execute(statement)
         persist(con, found)
+        _store_peer_days(con, date.min, date.min, whole=True, scored=False)
         return found
     since, until = bounds
     whole = weeks is None or not has_event_features(con)
@@ -370,6 +465,7 @@ def run_and_persist(
     found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     with _part("storing"):
         persist(con, found)
+        _store_peer_days(con, lo, hi + timedelta(days=6), whole=whole)
     return found
 
 

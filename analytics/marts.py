@@ -43,7 +43,7 @@ from analytics.warehouse import (
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "11"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "12"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
@@ -61,6 +61,8 @@ MARTS_VERSION = "11"  # 2: detection, suspect weeks, scheduled tokens, usage out
 #    company board's sums per team, built after mart_period_board: the leaderboard's team board); dim_teams.path_order
 # 11: mart_demand_mix (the company's model mix of its last 28 days, with prices: the Demand page's default prices
 #     and model mix without summing mart_demand_day per view)
+# 12: det_peer_people, det_evidence_peers (the gap chart's peers and their days, flat), det_shared_hashes;
+#     mart_period_automation with each person's name and team
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -50,7 +51,14 @@ def test_the_page_lists_every_suspect_with_reasons_and_evidence(monkeypatch, db)
     want = Warehouse(connect_read_only(db)).suspects()
     flagged = want[want["flagged"]]
     assert len(flagged) > 0
-    assert {m.label: m.value for m in at.metric}["People suspected"] == f"{len(flagged):,}"
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["People suspected"].value == f"{len(flagged):,}"
+    assert metrics["People suspected"].help == f"Out of {len(want):,} people scored."
+    at_stake, tokens = int(flagged["tokens_at_stake"].sum()), int(want["tokens"].sum())
+    assert metrics["Share of all tokens"].value == f"{at_stake / tokens:.0%}"
+    # the earliest suspect week of anyone scored (flagged or not), as the caption gives it
+    earliest = f"{pd.Timestamp(want['first_suspect_week'].min()):%d %b %Y}"
+    assert any(f"Earliest suspect week: {earliest}." in c.value for c in at.caption)
     shown = cases(at)
     assert sorted(shown["display_name"]) == sorted(flagged["display_name"])
     assert shown["reasons"].str.len().min() > 0

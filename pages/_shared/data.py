@@ -397,6 +397,9 @@ class Loaders:
     def suspects(self) -> pd.DataFrame:
         return self._scoped("suspects")
 
+    def suspect_cases(self) -> tuple[pd.DataFrame, dict]:
+        return self._scoped("suspect_cases")
+
     def suspect_teams(self) -> pd.DataFrame:
         return self._scoped("suspect_teams")
 
