@@ -64,6 +64,17 @@ class Warehouse:
             frame = frame.drop(columns=[c for c in NAME_COLUMNS if c in frame.columns])
         return frame
 
+    def _arrow(self, name: str, scope: Scope, **params) -> pa.Table:
+        """A named query's rows as Arrow, bound to the scope as _frame binds it: columns read and rows filtered
+        there without a Python object apiece. As _frame, names never leave this layer for a pseudonymous viewer."""
+        text, params = _bound(name, scope, params)
+        cur = self.con
+        try:
+            rows = cur.sql(text, params=params or None).to_arrow_table()
+        finally:
+            cur.close()
+        return rows if scope.named else rows.drop_columns([c for c in NAME_COLUMNS if c in rows.column_names])
+
     def _row(self, name: str, **params) -> dict:
         frame = self._frame(name, **params)
         return frame.iloc[0].to_dict() if len(frame) else {}
@@ -155,7 +166,7 @@ class Warehouse:
         if not self.has_detection:
             return pd.DataFrame(), {"people": 0, "tokens": 0, "first_suspect_week": None}
         # as Arrow first: the totals and the checks below read columns there, without a pandas step
-        rows = self._org_rows("q_suspect_cases", scope)
+        rows = self._arrow("q_suspect_cases", scope)
         first = rows.column("scored_first_suspect_week")[0].as_py()
         totals = {
             "people": rows.column("scored_people")[0].as_py(),
@@ -181,7 +192,7 @@ class Warehouse:
     def automation_lane(self, start: date, end: date, scope: Scope = OPERATOR) -> pd.DataFrame:
         """Per person in scope: declared automation's tokens, cost and share of their tokens."""
         # the default range's sums as the refresh keeps them, and whether the range is that one, in one query
-        rows = self._org_rows("q_automation_lane_stored", scope, start=start, end=end)
+        rows = self._arrow("q_automation_lane_stored", scope, start=start, end=end)
         if not rows.column("stored")[0].as_py():
             return self._frame("q_automation_lane", scope, start=start, end=end)
         # without the row of `stored` alone that stands for none in scope, as Arrow, so types are a query's own

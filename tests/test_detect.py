@@ -267,3 +267,25 @@ def test_the_example_settings_file_documents_the_defaults():
 
     example = Path(__file__).resolve().parents[1] / "data" / "detection.example.toml"
     assert thresholds.load(example) == Thresholds()
+
+
+def test_every_stored_week_column_is_the_weeks_own_or_spanning(demo_db, tmp_path):
+    """A refresh of later weeks rewrites only the SPANNING columns of earlier weeks (detect.persist): every other
+    column must come from the week's own rows (the features query) or its judgement against that week's peers."""
+    import shutil
+
+    from analytics.warehouse import connect
+
+    path = tmp_path / "copy.duckdb"
+    shutil.copy(demo_db, path)
+    con = connect(path)
+    t = Thresholds()
+    since, until = detect.window(con, None, None)
+    detect._load_event_features(con)
+    detect._run_script(con, "detect_features", detect._params(t, since=since, until=until))
+    own = {row[0] for row in con.execute("DESCRIBE _det_week").fetchall()}
+    own |= {*detect._peer_columns(t), "peer_tool", "peer_group", "active_days"}
+    stored = [row[0] for row in con.execute("DESCRIBE det_person_week").fetchall()]
+    con.close()
+    assert not own & set(detect.SPANNING)
+    assert set(stored) == own | set(detect.SPANNING)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analytics import demo, ingest, marts
+from analytics import demo, detect, ingest, marts
 from analytics.warehouse import connect, load_prices
 
 END = date(2026, 11, 20)
@@ -90,7 +90,15 @@ def _whole(con) -> dict[str, pd.DataFrame]:
     return _tables(con)
 
 
-def test_a_new_last_day_redoes_its_week_only_and_equals_a_rebuild(files, tmp_path):
+def test_a_new_last_day_redoes_its_week_only_and_equals_a_rebuild(files, tmp_path, monkeypatch):
+    kept = []  # each refresh that rewrote only the weeks it redid (and the earlier rows that moved): how many moved
+    store = detect._persist_weeks_from
+
+    def spy(con, weeks, stored, kept_from):
+        kept.append(store(con, weeks, stored, kept_from))
+        return kept[-1]
+
+    monkeypatch.setattr(detect, "_persist_weeks_from", spy)
     con = connect(tmp_path / "w.duckdb")
     cutoff = "ts < TIMESTAMP '2026-11-19 06:00:00'"
     _load(con, [files / "teams.parquet", files / "people.parquet", files / "usage_daily.parquet"])
@@ -108,6 +116,9 @@ def test_a_new_last_day_redoes_its_week_only_and_equals_a_rebuild(files, tmp_pat
     assert marts.last_refresh(con) == "weeks 2026-11-16 to 2026-11-16"
     got = _tables(con)
     assert flagged_before > 0  # the demo's padders are found, so suspicion is exercised
+    # det_person_week was written in part, and earlier weeks' spanning columns moved (snapshot bursts against a
+    # usual day that now holds the new day), so the comparison below checks the rows it updated in place
+    assert len(kept) == 1 and kept[0] > 0
     _assert_same(got, _whole(con))
 
 
