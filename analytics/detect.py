@@ -72,9 +72,10 @@ class Detection:
     partners: pd.DataFrame  # person, week, partner, shared prompts
     since: date
     until: date
-    # A refresh of some weeks: the Monday before which `weeks` kept the stored judgements against peers, and the
-    # stored SPANNING columns of those earlier rows (in `weeks`' order), which persist compares to store only what
-    # moved. None otherwise (the tables are written whole).
+    # A refresh of some weeks: the Monday before which `weeks` kept the stored judgements against peers (of those
+    # earlier rows it holds only what scoring reads, and what the reasons quote for suspect weeks: the rest is left
+    # missing, as persist keeps the stored values), and the stored SPANNING columns of those earlier rows (in
+    # `weeks`' order), which persist compares to store only what moved. None otherwise (tables written whole).
     kept_from: date | None = None
     stored: pd.DataFrame | None = None
 
@@ -164,28 +165,52 @@ def _score(
     with _part("features"):
         found = _features_query(con, since, until, t, fresh_from)
     with _part("scoring"):
-        return _scored(*found, since, until, t, fresh_from)
+        return _scored(*found, since, until, t, fresh_from, quoted=lambda keys: _stored_quoted(con, keys, t))
+
+
+def _stored_quoted(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
+    """det_person_week's _quoted_columns for these person-weeks (sorted by person and week), in their order."""
+    con.execute("SELECT 1").fetchall()  # DuckDB refuses register() while an earlier result is unread
+    con.register("_quoted_keys", pa.Table.from_pandas(keys, preserve_index=False))
+    try:
+        stored = _frame(
+            con,
+            f"SELECT d.user_id, d.week, {', '.join(f'd.{c}' for c in _quoted_columns(t))} FROM det_person_week d "
+            "JOIN _quoted_keys k ON d.user_id = k.user_id AND d.week = k.week ORDER BY d.user_id, d.week",
+        )
+    finally:
+        con.unregister("_quoted_keys")
+    if not (
+        pd.array(stored["user_id"]).equals(pd.array(keys["user_id"].reset_index(drop=True)))
+        and np.array_equal(stored["week"].to_numpy("datetime64[us]"), keys["week"].to_numpy("datetime64[us]"))
+    ):
+        raise RuntimeError("det_person_week lacks some of its earlier suspect weeks; run `refresh --whole`")
+    return stored
 
 
 def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t: Thresholds, fresh_from: date | None):
-    """What scoring reads: the features query's rows, fetched (and the temporary tables dropped)."""
-    _run_script(con, "detect_features", _params(t, since=since, until=until))
+    """What scoring reads: the features query's rows, fetched (and the temporary tables dropped).
+
+    With `fresh_from`, the weeks before it are the rows det_person_week holds (their own columns, and their
+    judgement against peers and SPANNING columns as `known`): only the later weeks are computed from the marts."""
     known = None
-    if fresh_from is not None and _exists(con, "det_person_week"):
-        stored = {
-            row[0]
-            for row in con.execute(
-                "SELECT column_name FROM duckdb_columns() WHERE table_name = 'det_person_week'"
-            ).fetchall()
-        }
-        columns = [*_peer_columns(t), *SPANNING]
-        if set(columns) <= stored:
+    stored = set(_columns(con, "det_person_week")) if fresh_from is not None else set()
+    judged = [*_scored_columns(t), *SPANNING]
+    keep = set(_peer_columns(t)) <= stored and set(SPANNING) <= stored
+    _run_script(con, "detect_features", _params(t, since=since, until=until, fresh=fresh_from if keep else since))
+    if keep:
+        own = [row[0] for row in con.execute("DESCRIBE _det_week").fetchall()]
+        if set(own) <= stored:
+            con.execute(
+                f"INSERT INTO _det_week SELECT {', '.join(own)} FROM det_person_week WHERE week < ?", [fresh_from]
+            )
             known = _frame(
                 con,
-                f"SELECT user_id, week, {', '.join(columns)} FROM det_person_week WHERE week < ? "
-                "ORDER BY user_id, week",
+                f"SELECT user_id, week, {', '.join(judged)} FROM det_person_week WHERE week < ? ORDER BY user_id, week",
                 [fresh_from],
             )
+        else:  # stored by another version: every week from the marts
+            _run_script(con, "detect_features", _params(t, since=since, until=until, fresh=since))
     weeks = _frame(
         con,
         "SELECT w.*, COALESCE(a.active_days, 0) AS active_days FROM _det_week w "
@@ -208,11 +233,21 @@ def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t:
     return weeks, days, roles, employed, partners, known
 
 
-def _scored(weeks, days, roles, employed, partners, known, since, until, t: Thresholds, fresh_from) -> Detection:
+def _scored(
+    weeks, days, roles, employed, partners, known, since, until, t: Thresholds, fresh_from, quoted=None
+) -> Detection:
+    """Score weeks and people. `quoted`: the stored _quoted_columns of some earlier weeks (a frame of person and
+    week), which a refresh fills in for the earlier suspect weeks, the only ones whose reasons are quoted."""
     if known is not None:
         known["week"] = pd.to_datetime(known["week"]).astype(weeks["week"].dtype)
     weeks = _score_weeks(weeks, days, roles, since, until, t, known=known, fresh_from=fresh_from)
     kept_from = weeks.attrs.pop("kept_from", None)
+    if kept_from is not None:
+        earlier = (pd.to_datetime(weeks["week"]) < pd.Timestamp(kept_from)).to_numpy()
+        rows = np.flatnonzero(earlier & weeks["suspect"].to_numpy(dtype=bool))
+        stored = quoted(weeks.iloc[rows][["user_id", "week"]]) if len(rows) else None
+        for column in _quoted_columns(t) if len(rows) else ():
+            weeks.iloc[rows, weeks.columns.get_loc(column)] = stored[column].to_numpy(dtype=weeks[column].dtype)
     people = _score_people(weeks, since, until, t)
     # Everyone employed in the window is scored; people without usage score 0 and are never flagged.
     idle = sorted(set(employed) - set(people["user_id"]))
@@ -300,8 +335,11 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
     people = found.people.assign(since=found.since, until=found.until)
     weeks = found.weeks.drop(columns=["title"], errors="ignore")
     _write(con, PERSISTED["det_person"], people)
-    if found.kept_from is None or found.stored is None or _columns(con, "det_person_week") != list(weeks.columns):
+    if found.kept_from is None or found.stored is None:
         _write(con, PERSISTED["det_person_week"], weeks)
+    elif sorted(_columns(con, "det_person_week")) != sorted(weeks.columns):
+        # the earlier weeks' stored judgements were read in part only: they cannot be written whole
+        raise RuntimeError("det_person_week was stored with other columns; run `refresh --whole`")
     else:
         _persist_weeks_from(con, weeks, found.stored, found.kept_from)
     _run_script(con, "detect_apply", {})
@@ -676,6 +714,16 @@ def _peer_columns(t: Thresholds) -> list[str]:
     return ["peer_tokens", "material", *(f"{feature}{part}" for feature in _rules(t) for part in per_feature)]
 
 
+def _scored_columns(t: Thresholds) -> list[str]:
+    """The _peer_columns that scoring reads for every week (a refresh reads them stored for the earlier weeks)."""
+    return ["peer_tokens", "material", *(f"{feature}_strength" for feature in _rules(t))]
+
+
+def _quoted_columns(t: Thresholds) -> list[str]:
+    """The _peer_columns the reasons quote (_evidence), read for the suspect weeks only."""
+    return [f"{feature}{part}" for feature in _rules(t) for part in ("", "_peer", "_fired")]
+
+
 def _against_peers(w: pd.DataFrame, f: pd.DataFrame, t: Thresholds) -> pd.DataFrame:
     """Each row against its peers of the same week (every row of a week must be in `w`): _peer_columns."""
     out = pd.DataFrame(index=w.index)
@@ -789,13 +837,15 @@ def _peer_groups(tool: pd.Series, title: pd.Series) -> pd.Series:
 
 
 def _with_known(w: pd.DataFrame, f: pd.DataFrame, known: pd.DataFrame, fresh: np.ndarray, t: Thresholds):
-    """_peer_columns for every row: the stored ones (`known`, sorted by person and week) for the rows before the
-    fresh weeks, worked out anew for the fresh rows; None when the stored rows are not exactly the earlier rows."""
+    """_peer_columns for every row: worked out anew for the fresh rows, and for the rows before the fresh weeks the
+    stored ones `known` holds (sorted by person and week: _scored_columns at least), the others left missing (NaN,
+    or False for flags) for _scored to fill where it needs them; None when the stored rows are not exactly the
+    earlier rows."""
     columns = _peer_columns(t)
     old = w.loc[~fresh, ["user_id", "week"]]
     if (
         len(known) != len(old)
-        or not set(columns) <= set(known.columns)
+        or not set(_scored_columns(t)) <= set(known.columns)
         or known["material"].isna().any()
         or not pd.array(known["user_id"]).equals(pd.array(old["user_id"]))  # Arrow's comparison, not Python's
         or not np.array_equal(
@@ -811,7 +861,10 @@ def _with_known(w: pd.DataFrame, f: pd.DataFrame, known: pd.DataFrame, fresh: np
     out = {}
     for column in columns:
         values = np.empty(len(w), dtype=new[column].dtype)
-        values[old_rows] = known[column].to_numpy(dtype=values.dtype)
+        if column in known.columns:
+            values[old_rows] = known[column].to_numpy(dtype=values.dtype)
+        else:
+            values[old_rows] = False if values.dtype == bool else np.nan
         values[new_rows] = new[column].to_numpy()
         out[column] = values
     return pd.DataFrame(out, index=w.index, copy=False)

@@ -1,6 +1,8 @@
 -- grain: one row per person and local week (Monday) with any usage in the window: the raw signal features
 -- The marts give the tokens and outcomes; _det_event_week (detect_events.sql, or the stored det_event_week in a
 -- refresh) gives what only events tell. $since and $until bound the window (inclusive days, local calendar).
+-- $fresh (a Monday, else $since): the weeks before it are not computed here; a refresh of later weeks adds their
+-- rows as det_person_week stored them (analytics/detect.py), which their unchanged rows would give again.
 -- Scheduled requests (initiated_by = 'schedule') are declared automation and never feed a signal.
 CREATE OR REPLACE TEMP TABLE _det_week AS
 WITH reporting AS (
@@ -23,6 +25,7 @@ WITH reporting AS (
                sum(edits_accepted) AS edits_accepted, sum(edits_rejected) AS edits_rejected
         FROM mart_person_day_tool
         WHERE is_attributed AND day BETWEEN CAST($since AS DATE) AND CAST($until AS DATE)
+          AND day >= CAST($fresh AS DATE)
         GROUP BY ALL
     ) GROUP BY ALL
 )
