@@ -20,9 +20,14 @@ FROM (
            COALESCE(sum(edits_accepted), 0) AS edits_accepted, COALESCE(sum(commits), 0) AS commits,
            COALESCE(sum(prs_merged), 0) AS prs_merged, COALESCE(sum(reviews), 0) AS reviews,
            COALESCE(sum(tickets_closed), 0) AS tickets_closed
-    FROM mart_person_day_tool m
+    FROM (
+        -- two reads rather than one with OR, so that each skips the row groups outside its weeks
+        SELECT * FROM mart_person_day_tool WHERE week BETWEEN $lo AND $hi
+        UNION ALL
+        SELECT m.* FROM mart_person_day_tool m SEMI JOIN _flipped f ON f.user_id = m.user_id AND f.week = m.week
+        WHERE m.week NOT BETWEEN $lo AND $hi
+    )
     WHERE is_attributed
-      AND (week BETWEEN $lo AND $hi OR EXISTS (SELECT 1 FROM _flipped f WHERE f.user_id = m.user_id AND f.week = m.week))
     GROUP BY ALL
 ) d JOIN mart_person_week w USING (user_id, week)
 ORDER BY d.week, w.org_id, d.user_id
