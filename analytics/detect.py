@@ -22,9 +22,8 @@ review queue and never contradicts the flag.
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -34,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import duckdb_types, monday, sql_text, week_chunks
+from analytics.warehouse import duckdb_types, monday, sql_text, timed, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -56,13 +55,8 @@ _SENIORITY = re.compile(r"\b(senior|sr|staff|principal|lead|junior|jr|associate|
 LAST_SPLIT: dict[str, float] = {}
 
 
-@contextmanager
-def _part(name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        LAST_SPLIT[name] = round(LAST_SPLIT.get(name, 0.0) + time.perf_counter() - started, 3)
+def _part(name: str) -> AbstractContextManager[None]:
+    return timed(LAST_SPLIT, name)
 
 
 @dataclass

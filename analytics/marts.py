@@ -22,8 +22,7 @@ How a refresh of some weeks stays equal to a whole rebuild:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -36,6 +35,7 @@ from analytics.warehouse import (
     monday,
     set_meta,
     sql_text,
+    timed,
     transaction,
     week_chunks,
     with_queries,
@@ -236,13 +236,8 @@ def _insert(con: duckdb.DuckDBPyConnection, mart: str, lo: date, hi: date) -> No
 LAST_STEPS: dict[str, float] = {}
 
 
-@contextmanager
-def _step(name: str) -> Iterator[None]:
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        LAST_STEPS[name] = round(time.perf_counter() - started, 3)
+def _step(name: str) -> AbstractContextManager[None]:
+    return timed(LAST_STEPS, name)
 
 
 def _loaded_weeks(con: duckdb.DuckDBPyConnection) -> tuple[date, date]:

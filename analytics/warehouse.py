@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -260,6 +261,16 @@ def load_prices(con: duckdb.DuckDBPyConnection, path: Path | str) -> int:
         con.execute("DELETE FROM prices")
         con.executemany("INSERT INTO prices VALUES (?, ?, ?, ?)", [r[:4] for r in rows])
     return len(rows)
+
+
+@contextmanager
+def timed(seconds: dict[str, float], name: str) -> Iterator[None]:
+    """Add the seconds the block takes to seconds[name] (the refresh's and detection's step times)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[name] = round(seconds.get(name, 0.0) + time.perf_counter() - started, 3)
 
 
 @contextmanager
