@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from analytics.thresholds import Thresholds
-from analytics.warehouse import duckdb_types, monday, sql_text, timed, week_chunks
+from analytics.warehouse import WarehouseError, duckdb_types, monday, sql_text, timed, week_chunks
 
 MIN_SHARE_SPREAD = 0.02
 FAMILIES = ("timing", "synchrony", "content", "outcome", "autonomy", "cache", "calendar", "change")
@@ -178,7 +178,7 @@ def _stored_quoted(con: duckdb.DuckDBPyConnection, keys: pd.DataFrame, t: Thresh
         pd.array(stored["user_id"]).equals(pd.array(keys["user_id"].reset_index(drop=True)))
         and np.array_equal(stored["week"].to_numpy("datetime64[us]"), keys["week"].to_numpy("datetime64[us]"))
     ):
-        raise RuntimeError("det_person_week lacks some of its earlier suspect weeks; run `refresh --whole`")
+        raise WarehouseError("det_person_week lacks some of its earlier suspect weeks; run `refresh --whole`")
     return stored
 
 
@@ -333,7 +333,7 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
         _write(con, PERSISTED["det_person_week"], weeks)
     elif sorted(_columns(con, "det_person_week")) != sorted(weeks.columns):
         # the earlier weeks' stored judgements were read in part only: they cannot be written whole
-        raise RuntimeError("det_person_week was stored with other columns; run `refresh --whole`")
+        raise WarehouseError("det_person_week was stored with other columns; run `refresh --whole`")
     else:
         _persist_weeks_from(con, weeks, found.stored, found.kept_from)
     _run_script(con, "detect_apply", {})
