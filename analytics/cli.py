@@ -19,12 +19,20 @@ from pathlib import Path
 
 import duckdb
 
-from analytics import detect, formats, leaderboard, marts, snapshots, thresholds
+from analytics import detect, formats, lake, leaderboard, marts, snapshots, thresholds
 from analytics import ingest as importer
 from analytics.access import k_configured
 from analytics.canonical import TABLES
 from analytics.queries import Warehouse
-from analytics.warehouse import WarehouseError, connect, connect_read_only, default_db_path, load_prices, set_meta
+from analytics.warehouse import (
+    WarehouseError,
+    connect,
+    connect_read_only,
+    default_db_path,
+    get_meta,
+    load_prices,
+    set_meta,
+)
 
 
 class UsageError(Exception):
@@ -148,11 +156,33 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="bring the marts and signals up to the loaded tables (only the weeks new batches touched, where it can)",
     )
-    p.add_argument("--engine", choices=["duckdb"], default="duckdb", help="engine to run the pipeline on")
+    p.add_argument(
+        "--engine",
+        choices=list(marts.ENGINES),
+        default="duckdb",
+        help="engine for the steps that read events: duckdb (default, in this process) or spark (Apache Spark, "
+        "local mode here or the cluster spark-submit gives; needs --lake and requirements-spark.txt)",
+    )
+    p.add_argument(
+        "--lake",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="read the events from this Parquet lake (day=YYYY-MM-DD/*.parquet, usage_events' columns) instead of "
+        "the database's usage_events; always a whole rebuild",
+    )
     p.add_argument(
         "--whole", action="store_true", help="rebuild every mart and signal from all loaded rows, not only new weeks"
     )
     p.set_defaults(run=cmd_refresh)
+
+    p = sub.add_parser(
+        "export-lake",
+        parents=[common],
+        help="write the database's usage events to a new Parquet event lake folder, one folder per UTC day",
+    )
+    p.add_argument("--lake", type=Path, required=True, metavar="DIR", help="the lake folder to create (must be empty)")
+    p.set_defaults(run=cmd_export_lake)
 
     p = sub.add_parser("prices", parents=[common], help="show the price table, or replace it from a CSV file")
     p.add_argument("file", nargs="?", type=Path, help="CSV: model, token_type, usd_per_mtok, effective_from")
@@ -493,15 +523,32 @@ def cmd_forecast(args) -> dict:
 
 
 def cmd_refresh(args) -> dict:
+    if args.engine == "spark" and args.lake is None:
+        raise UsageError("--engine spark reads the events from a Parquet lake: give --lake DIR (see export-lake)")
     con = connect(args.db, create=False)
     try:
-        seconds = marts.refresh(con, whole=args.whole)
-        events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
+        seconds = marts.refresh(con, whole=args.whole, engine=args.engine, lake_dir=args.lake)
+        if args.lake is not None:
+            events = int(get_meta(con, "lake_events") or 0)
+        else:
+            events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
         done = marts.last_refresh(con)
         snapshots.publish(con, args.db)
     finally:
         con.close()
-    return {"engine": args.engine, "events": events, "seconds": round(seconds, 3), "recomputed": done}
+    out = {"engine": args.engine, "events": events, "seconds": round(seconds, 3), "recomputed": done}
+    if args.lake is not None:
+        out["lake"] = str(args.lake)
+    return out
+
+
+def cmd_export_lake(args) -> dict:
+    con = connect(args.db, create=False)
+    try:
+        events = lake.export(con, args.lake)
+    finally:
+        con.close()
+    return {"lake": str(args.lake), "events": events}
 
 
 def cmd_prices(args) -> dict:
@@ -565,6 +612,14 @@ def _print_progress(fraction: float, message: str) -> None:
 
 
 def _human(command: str, out: dict) -> str:
+    if command == "refresh":
+        source = f" from the lake {out['lake']}" if "lake" in out else ""
+        return (
+            f"refreshed on {out['engine']}{source} in {out['seconds']:.1f} s: {out['recomputed']}; "
+            f"{out['events']:,} events"
+        )
+    if command == "export-lake":
+        return f"wrote {out['events']:,} events to the lake {out['lake']} (one folder per UTC day)"
     if command == "ingest":
         lines = [
             f"{r['file']} -> {r['table']}: read {r['rows_read']}, inserted {r['inserted']}, updated {r['updated']}, "

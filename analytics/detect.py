@@ -83,7 +83,14 @@ def window(con: duckdb.DuckDBPyConnection, since: date | None, until: date | Non
     return max(since or first, first), min(until or last, last)
 
 
-def _params(t: Thresholds, **bounds) -> dict:
+# Another engine's reading of the events (con, since, until, lo, hi, settings): it leaves _det_event_week,
+# _det_partners and _det_evidence_day as temporary tables of `con`, with the columns detect_events.sql and
+# detect_evidence.sql give them here.
+EventFeatures = Callable[[duckdb.DuckDBPyConnection, date, date, date, date, Thresholds], None]
+
+
+def script_params(t: Thresholds, **bounds) -> dict:
+    """The detection scripts' parameters: the days and weeks given, and the settings they read."""
     return {
         **bounds,
         "cadence_tolerance": t.cadence_tolerance,
@@ -93,8 +100,8 @@ def _params(t: Thresholds, **bounds) -> dict:
     }
 
 
-def _run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
-    for statement in _statements(sql_text(name)):
+def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict) -> None:
+    for statement in statements(sql_text(name)):
         used = {k: v for k, v in params.items() if f"${k}" in statement}
         con.execute(statement, used or None)
 
@@ -104,7 +111,15 @@ def _event_features(
 ) -> None:
     """What events tell, for the weeks [lo, hi] from the events of the days [since, until]: _det_event_week and
     _det_partners (temporary tables)."""
-    _run_script(con, "detect_events", _params(t, since=since, until=until, lo=lo, hi=hi))
+    run_script(con, "detect_events", script_params(t, since=since, until=until, lo=lo, hi=hi))
+
+
+def empty_event_tables(con: duckdb.DuckDBPyConnection, t: Thresholds) -> None:
+    """_det_event_week, _det_partners and _det_evidence_day with their columns and no rows: the scripts run over no
+    days (another engine's rows are then inserted into them)."""
+    nothing = (date(2000, 1, 3), date(2000, 1, 2))
+    _event_features(con, *nothing, *nothing, t)
+    run_script(con, "detect_evidence", {"lo": nothing[0], "hi": nothing[1]})
 
 
 def _event_features_by_chunk(
@@ -191,7 +206,7 @@ def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t:
     stored = set(_columns(con, "det_person_week")) if fresh_from is not None else set()
     judged = [*_scored_columns(t), *SPANNING]
     keep = set(_peer_columns(t)) <= stored and set(SPANNING) <= stored
-    _run_script(con, "detect_features", _params(t, since=since, until=until, fresh=fresh_from if keep else since))
+    run_script(con, "detect_features", script_params(t, since=since, until=until, fresh=fresh_from if keep else since))
     if keep:
         own = [row[0] for row in con.execute("DESCRIBE _det_week").fetchall()]
         if set(own) <= stored:
@@ -204,7 +219,7 @@ def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t:
                 [fresh_from],
             )
         else:  # stored by another version: every week from the marts
-            _run_script(con, "detect_features", _params(t, since=since, until=until, fresh=since))
+            run_script(con, "detect_features", script_params(t, since=since, until=until, fresh=since))
     weeks = _frame(
         con,
         "SELECT w.*, COALESCE(a.active_days, 0) AS active_days FROM _det_week w "
@@ -222,7 +237,7 @@ def _features_query(con: duckdb.DuckDBPyConnection, since: date, until: date, t:
         "AND (active_to IS NULL OR active_to >= ?)",
         [until, since],
     ).df()["user_id"]
-    for statement in _statements(sql_text("detect_cleanup")):
+    for statement in statements(sql_text("detect_cleanup")):
         con.execute(statement)
     return weeks, days, roles, employed, partners, known
 
@@ -336,7 +351,7 @@ def persist(con: duckdb.DuckDBPyConnection, found: Detection) -> None:
         raise WarehouseError("det_person_week was stored with other columns; run `refresh --whole`")
     else:
         _persist_weeks_from(con, weeks, found.stored, found.kept_from)
-    _run_script(con, "detect_apply", {})
+    run_script(con, "detect_apply", {})
 
 
 def _write(con: duckdb.DuckDBPyConnection, statement: str, frame: pd.DataFrame) -> None:
@@ -385,9 +400,11 @@ def _persist_weeks_from(
     return int(moved.sum())
 
 
-def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t: Thresholds, *, whole: bool) -> None:
+def _store_event_features(
+    con: duckdb.DuckDBPyConnection, lo: date, hi: date, t: Thresholds, *, whole: bool, evidence_done: bool = False
+) -> None:
     """Replace the weeks [lo, hi] of the stored event features and evidence days (all of them when `whole`) with
-    this run's."""
+    this run's (`evidence_done`: _det_evidence_day is made already, by another engine)."""
     select = {
         "det_event_week": "SELECT * FROM _det_event_week",
         "det_partners": "SELECT user_id, week, other_user AS partner, shared FROM _det_partners "
@@ -399,9 +416,10 @@ def _store_event_features(con: duckdb.DuckDBPyConnection, lo: date, hi: date, t:
         else:
             con.execute(f"DELETE FROM {table} WHERE week BETWEEN ? AND ?", [lo, hi])
             con.execute(f"INSERT INTO {table} BY NAME {query}")
-    _run_script(con, "detect_evidence", {"lo": lo, "hi": hi})
+    if not evidence_done:
+        run_script(con, "detect_evidence", {"lo": lo, "hi": hi})
     for table, (temp, order) in EVIDENCE_TABLES.items():
-        query = f"SELECT * FROM {temp} ORDER BY {order}"
+        query = f"SELECT hash(user_id) AS person_hash, * FROM {temp} ORDER BY {order}"
         if whole or not _exists(con, table):
             con.execute(f"CREATE OR REPLACE TABLE {table} AS {query}")
         else:
@@ -429,14 +447,14 @@ def _store_peer_days(
     overnight from them on, the days of people no longer among the peers dropped and all the days of people new among
     them added; so a refresh of some weeks reads the new days of det_evidence_day, not all of them. Not `scored` (no
     data): no peers."""
-    _run_script(con, "detect_shared_hashes", {})
+    run_script(con, "detect_shared_hashes", {})
     if not scored:
         con.execute(
             "CREATE OR REPLACE TABLE det_peer_people (peer_group VARCHAR, person_hash UBIGINT, user_id VARCHAR)"
         )
     if not scored or whole or not _exists(con, "det_peer_people") or not _exists(con, "det_evidence_peers"):
         if scored:
-            _run_script(con, "detect_peer_people", {})
+            run_script(con, "detect_peer_people", {})
         people = "(SELECT DISTINCT person_hash, user_id FROM det_peer_people)"
         con.execute(f"CREATE OR REPLACE TEMP TABLE _peer_days AS {PEER_DAYS.format(people=people, days='')}")
         con.execute(
@@ -448,7 +466,7 @@ def _store_peer_days(
         con.execute("DROP TABLE _peer_days")
         return
     con.execute("CREATE OR REPLACE TEMP TABLE _peer_people_before AS SELECT DISTINCT user_id FROM det_peer_people")
-    _run_script(con, "detect_peer_people", {})
+    run_script(con, "detect_peer_people", {})
     con.execute(
         "CREATE OR REPLACE TEMP TABLE _peer_people AS SELECT DISTINCT person_hash, user_id FROM det_peer_people"
     )
@@ -529,6 +547,7 @@ def run_and_persist(
     weeks: tuple[date, date] | None = None,
     *,
     rescore_all: bool = False,
+    events: EventFeatures | None = None,
 ) -> Detection | None:
     """Score the whole range the marts hold and store it (the refresh step).
 
@@ -536,7 +555,10 @@ def run_and_persist(
     their event features are recomputed (from their events and a day either side), the rest come from the
     stored ones, and weeks before them keep their stored judgement against peers (unless `rescore_all`: a
     change that reaches every week, such as which tools report outcomes).
+    `events`: another engine reads the events (analytics/spark.py), for every week; the scoring stays here.
     """
+    if events is not None and weeks is not None:
+        raise ValueError("event features from another engine are made for every week")
     t = t or Thresholds()
     bounds = window(con, None, None)
     if bounds is None:
@@ -544,7 +566,7 @@ def run_and_persist(
         _event_features(con, date(2000, 1, 3), date(2000, 1, 2), date(2000, 1, 3), date(2000, 1, 2), t)
         _store_event_features(con, date.min, date.min, t, whole=True)
         _load_event_features(con)
-        for statement in _statements(sql_text("detect_cleanup")):
+        for statement in statements(sql_text("detect_cleanup")):
             con.execute(statement)
         persist(con, found)
         _store_peer_days(con, date.min, date.min, whole=True, scored=False)
@@ -554,16 +576,20 @@ def run_and_persist(
     lo, hi = (monday(since), monday(until)) if whole else weeks
     LAST_SPLIT.clear()
     with _part("event features"):
-        # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
-        _event_features_by_chunk(
-            con,
-            since,
-            until,
-            lo,
-            hi,
-            t,
-            lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
-        )
+        if events is not None:
+            events(con, since, until, lo, hi, t)
+            _store_event_features(con, lo, hi, t, whole=True, evidence_done=True)
+        else:
+            # within the writer's memory limit (analytics/warehouse.py), a couple of weeks of events at a time
+            _event_features_by_chunk(
+                con,
+                since,
+                until,
+                lo,
+                hi,
+                t,
+                lambda first, last, start: _store_event_features(con, first, last, t, whole=whole and start),
+            )
         _load_event_features(con)
     found = _score(con, since, until, t, fresh_from=None if whole or rescore_all else lo)
     with _part("storing"):
@@ -572,7 +598,7 @@ def run_and_persist(
     return found
 
 
-def _statements(script: str) -> list[str]:
+def statements(script: str) -> list[str]:
     body = "\n".join(line for line in script.splitlines() if not line.lstrip().startswith("--"))
     return [s.strip() for s in body.split(";") if s.strip()]
 

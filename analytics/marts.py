@@ -25,10 +25,11 @@ import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 
-from analytics import detect, leaderboard, thresholds
+from analytics import detect, lake, leaderboard, thresholds
 from analytics.warehouse import (
     WarehouseError,
     get_meta,
@@ -43,7 +44,7 @@ from analytics.warehouse import (
 
 # Bumped whenever a mart's columns or meaning change; a database whose marts are older is refreshed by the
 # next writer and refused (with the command to run) by readers, instead of failing on a missing column.
-MARTS_VERSION = "12"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
+MARTS_VERSION = "13"  # 2: detection, suspect weeks, scheduled tokens, usage outside employment windows
 # 3: mart_demand_day (daily tokens by tool, org and model, split genuine / suspected / automation) for forecasts
 # 4: mart_person_week_tool (leaderboards, decoupling monitor)
 # 5: refreshes by week: staging macros, int_usage_day_model, int_* outcome sources, stored event features
@@ -63,6 +64,8 @@ MARTS_VERSION = "12"  # 2: detection, suspect weeks, scheduled tokens, usage out
 #     and model mix without summing mart_demand_day per view)
 # 12: det_peer_people, det_evidence_peers (the gap chart's peers and their days, flat), det_shared_hashes;
 #     mart_period_automation with each person's name and team
+# 13: lockstep minutes are clock minutes (epoch_us // 60 s, the same in DuckDB and Spark), not epoch seconds / 60
+#     rounded; det_evidence_day's person_hash is added when stored (the refresh can read events on Spark)
 
 # Whole-history steps: small tables rebuilt on every whole refresh (files that create their table).
 DIMENSIONS = (
@@ -122,29 +125,55 @@ class Plan:
     last: date | None = None
 
 
-def refresh(con: duckdb.DuckDBPyConnection, *, whole: bool = False) -> float:
+ENGINES = ("duckdb", "spark")
+
+
+def refresh(
+    con: duckdb.DuckDBPyConnection, *, whole: bool = False, engine: str = "duckdb", lake_dir: Path | None = None
+) -> float:
     """Bring the marts up to the loaded tables; readers see the old marts until it commits.
 
     Incremental when the marts are current and only events, daily rows and outcomes arrived since; `whole`
-    rebuilds everything. Returns the seconds it took (`last_refresh` in meta says which it was and why).
+    rebuilds everything. `lake_dir`: the events are read from that Parquet lake (analytics/lake.py) instead of
+    the usage_events table, always whole; `engine` "spark" runs the steps that read events on Apache Spark
+    (analytics/spark_engine.py) and needs a lake. Returns the seconds it took (`last_refresh` in meta says which
+    it was and why; `lake_events` how many events a lake held).
     """
     started = time.perf_counter()
+    if engine not in ENGINES:
+        raise WarehouseError(f"unknown engine {engine!r}: one of {', '.join(ENGINES)}")
+    if engine == "spark" and lake_dir is None:
+        raise WarehouseError("the Spark engine reads events from a Parquet lake: give --lake DIR")
     try:
         settings = thresholds.load()
     except ValueError as exc:
         raise WarehouseError(f"detection settings: {exc}") from None
     LAST_STEPS.clear()
+    events = None
+    if lake_dir is not None:
+        lake.files(lake_dir)  # a missing or empty lake fails before anything starts
+        if engine == "spark":
+            from analytics import spark_engine  # PySpark is optional (requirements-spark.txt): imported when used
+
+            events = spark_engine.Engine(lake_dir)
     with transaction(con):
-        plan = Plan(True, reason="asked for") if whole else plan_refresh(con, settings)
-        if plan.whole:
-            _rebuild(con, settings)
-        elif plan.lo <= plan.hi:
-            _update(con, plan, settings)
+        if lake_dir is not None:
+            plan = Plan(True, reason=f"events from the lake {lake_dir} on {engine}")
+            held = _lake_rebuild(con, settings, lake_dir, events)
+        else:
+            plan = Plan(True, reason="asked for") if whole else plan_refresh(con, settings)
+            if plan.whole:
+                _rebuild(con, settings)
+            elif plan.lo <= plan.hi:
+                _update(con, plan, settings)
         set_meta(con, "data_version", datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ"))
         set_meta(con, "marts_version", MARTS_VERSION)
         last_batch = con.execute("SELECT COALESCE(max(batch_id), 0) FROM ingest_log").fetchone()[0]
         set_meta(con, "marts_batch", str(last_batch))  # the loads these marts include (see `behind`)
-        set_meta(con, "marts_inputs", _inputs_signature(con, settings))
+        # marts built from a lake: the next refresh without it is whole (its events are the database's)
+        lake_mark = f"; lake {Path(lake_dir).resolve()}" if lake_dir is not None else ""
+        set_meta(con, "marts_inputs", _inputs_signature(con, settings) + lake_mark)
+        set_meta(con, "lake_events", str(held) if lake_dir is not None else "0")
         kind = "whole" if plan.whole else ("nothing new" if plan.lo > plan.hi else f"weeks {plan.lo} to {plan.hi}")
         set_meta(con, "last_refresh", f"{kind}{f' ({plan.reason})' if plan.reason else ''}")
     return time.perf_counter() - started
@@ -187,24 +216,57 @@ def _inputs_signature(con: duckdb.DuckDBPyConnection, settings: thresholds.Thres
     return "; ".join(parts)
 
 
-def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds) -> None:
+def _lake_rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds, lake_dir: Path, events) -> int:
+    """A whole rebuild with the events from a lake: read by DuckDB (usage_events a view over the lake for this
+    refresh), or by Spark (`events`, a spark_engine.Engine). mart_source_rows counts the lake's events. Returns
+    how many events the lake holds."""
+    if events is None:
+        held = lake.open_events(con, lake_dir)
+        try:
+            _rebuild(con, settings)
+            counts = con.sql(sql_text("lake_event_rows")).to_arrow_table()
+        finally:
+            lake.close_events(con)
+    else:
+        try:
+            _rebuild(con, settings, events)
+            held, counts = events.events, events.counts(con)
+        finally:
+            events.stop()
+    con.execute("DELETE FROM mart_source_rows WHERE source = 'usage_events'")
+    con.register("_lake_counts", counts)
+    try:
+        con.execute("INSERT INTO mart_source_rows BY NAME SELECT * FROM _lake_counts")
+    finally:
+        con.unregister("_lake_counts")
+    return held
+
+
+def _rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds, events=None) -> None:
+    """Every mart and signal from all loaded rows. `events`: another engine reads the events (a
+    spark_engine.Engine, started once the dimensions it reads are built)."""
     con.execute("DROP VIEW IF EXISTS stg_usage")  # views before marts version 5
     con.execute("DROP VIEW IF EXISTS stg_outcomes")
     for step in DIMENSIONS:
         con.execute(sql_text(step))
     lo, hi = EVERY_WEEK
     con.execute("CREATE OR REPLACE TEMP TABLE _flipped (user_id VARCHAR, week DATE)")  # none in a rebuild
-    first, last = _loaded_weeks(con)
     with _step("marts from events"):
-        for mart in BY_WEEK:  # a few weeks of events at a time, in order (so each table stays ordered by day)
-            _create(con, mart, hi, lo)  # an empty range: the table with its columns and no rows
-            for chunk_lo, chunk_hi in week_chunks(first, last):
-                _insert(con, mart, chunk_lo, chunk_hi + timedelta(days=6))
+        if events is not None:
+            events.start(con)
+            for mart in BY_WEEK:  # every day at once; the rows are stored ordered as the definition orders them
+                events.mart(con, mart, lo, hi, create=lambda con, mart: _create(con, mart, hi, lo))
+        else:
+            first, last = _loaded_weeks(con)
+            for mart in BY_WEEK:  # a few weeks of events at a time, in order (so each table stays ordered by day)
+                _create(con, mart, hi, lo)  # an empty range: the table with its columns and no rows
+                for chunk_lo, chunk_hi in week_chunks(first, last):
+                    _insert(con, mart, chunk_lo, chunk_hi + timedelta(days=6))
     with _step("marts by person and week"):
         con.execute(sql_text("int_outcome_sources"))
         _create(con, "mart_person_week", lo, hi)
     with _step("detection"):
-        detect.run_and_persist(con, settings)
+        detect.run_and_persist(con, settings, events=None if events is None else events.features)
     with _step("marts after detection"):
         for mart in AFTER_DETECTION:
             _create(con, mart, lo, hi)

@@ -282,7 +282,7 @@ def test_every_stored_week_column_is_the_weeks_own_or_spanning(demo_db, tmp_path
     t = Thresholds()
     since, until = detect.window(con, None, None)
     detect._load_event_features(con)
-    detect._run_script(con, "detect_features", detect._params(t, since=since, until=until, fresh=since))
+    detect.run_script(con, "detect_features", detect.script_params(t, since=since, until=until, fresh=since))
     own = {row[0] for row in con.execute("DESCRIBE _det_week").fetchall()}
     own |= {*detect._peer_columns(t), "peer_tool", "peer_group", "active_days"}
     stored = [row[0] for row in con.execute("DESCRIBE det_person_week").fetchall()]

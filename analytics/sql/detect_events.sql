@@ -122,11 +122,11 @@ WITH paired AS (
     SELECT user_id, week, other_user FROM _det_partners WHERE shared >= $min_shared_prompts
 ), minutes AS (
     -- a person's turn minutes in a week they share prompts with someone (the share is judged only then)
-    SELECT DISTINCT e.user_id, CAST(date_trunc('week', e.local_ts) AS DATE) AS week, CAST(epoch(e.ts) // 60 AS BIGINT) AS m
+    SELECT DISTINCT e.user_id, CAST(date_trunc('week', e.local_ts) AS DATE) AS week, epoch_us(e.ts) // 60000000 AS m
     FROM _det_events e
     WHERE e.is_turn AND (e.user_id, CAST(date_trunc('week', e.local_ts) AS DATE)) IN (SELECT (user_id, week) FROM paired)
 ), partner_minutes AS (
-    SELECT DISTINCT user_id, CAST(epoch(ts) // 60 AS BIGINT) AS m
+    SELECT DISTINCT user_id, epoch_us(ts) // 60000000 AS m
     FROM _det_events WHERE is_turn AND user_id IN (SELECT other_user FROM paired)
 ), close AS (
     SELECT DISTINCT a.user_id, a.week, a.m
