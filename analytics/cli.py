@@ -165,11 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--lake",
-        type=Path,
         default=None,
         metavar="DIR",
         help="read the events from this Parquet lake (day=YYYY-MM-DD/*.parquet, usage_events' columns) instead of "
-        "the database's usage_events; always a whole rebuild",
+        "the database's usage_events; always a whole rebuild. A folder, or for --engine spark a URI Spark reads "
+        "(s3a://, hdfs://)",
     )
     p.add_argument(
         "--whole", action="store_true", help="rebuild every mart and signal from all loaded rows, not only new weeks"

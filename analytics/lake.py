@@ -29,8 +29,15 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def files(lake: Path) -> str:
+def is_remote(lake: str | Path) -> bool:
+    """A lake named by a URI (s3a://, hdfs://, abfss://, gs://): only Spark reads it, and nothing checks it here."""
+    return "://" in str(lake)
+
+
+def files(lake: str | Path) -> str:
     """The glob of every Parquet file of the lake, as a SQL literal; a clear error when there are none."""
+    if is_remote(lake):
+        raise WarehouseError(f"DuckDB reads a lake on this machine's file system, not {lake}: use --engine spark")
     lake = Path(lake)
     if not lake.is_dir():
         raise WarehouseError(f"no event lake at {lake}: expected a folder of day=YYYY-MM-DD/ Parquet folders")
@@ -39,17 +46,30 @@ def files(lake: Path) -> str:
     return _literal(lake.resolve() / "day=*" / "*.parquet")
 
 
-def open_events(con: duckdb.DuckDBPyConnection, lake: Path) -> int:
-    """Make `usage_events` read the lake for this connection (a temporary view, which DuckDB finds before the
-    database's table of that name) and return how many events it holds. The view has usage_events' columns."""
-    source = f"read_parquet({files(lake)}, hive_partitioning = true, union_by_name = true)"
+def _source(lake: str | Path) -> str:
+    return f"read_parquet({files(lake)}, hive_partitioning = true, union_by_name = true)"
+
+
+def check(con: duckdb.DuckDBPyConnection, lake: str | Path) -> set[str]:
+    """The columns of a lake on this machine, after checking it has files and usage_events' columns: a clear
+    error before any refresh work starts. A remote lake (a URI) is Spark's to check."""
+    if is_remote(lake):
+        return set()
     try:
-        held = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        held = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {_source(lake)}").fetchall()}
     except duckdb.Error as exc:
         raise WarehouseError(f"the event lake {lake} cannot be read: {str(exc).splitlines()[0]}") from None
     missing = [c for c in COLUMNS if c not in held]
     if missing:
         raise WarehouseError(f"the event lake {lake} lacks usage_events columns: {', '.join(missing)}")
+    return held
+
+
+def open_events(con: duckdb.DuckDBPyConnection, lake: str | Path) -> int:
+    """Make `usage_events` read the lake for this connection (a temporary view, which DuckDB finds before the
+    database's table of that name) and return how many events it holds. The view has usage_events' columns."""
+    held = check(con, lake)
+    source = _source(lake)
     batch = "CAST(batch_id AS BIGINT)" if "batch_id" in held else "CAST(NULL AS BIGINT)"
     columns = ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in schema(con).items() if c in COLUMNS)
     con.execute(f"CREATE OR REPLACE TEMP VIEW usage_events AS SELECT {columns}, {batch} AS batch_id FROM {source}")

@@ -129,7 +129,7 @@ ENGINES = ("duckdb", "spark")
 
 
 def refresh(
-    con: duckdb.DuckDBPyConnection, *, whole: bool = False, engine: str = "duckdb", lake_dir: Path | None = None
+    con: duckdb.DuckDBPyConnection, *, whole: bool = False, engine: str = "duckdb", lake_dir: str | Path | None = None
 ) -> float:
     """Bring the marts up to the loaded tables; readers see the old marts until it commits.
 
@@ -151,7 +151,9 @@ def refresh(
     LAST_STEPS.clear()
     events = None
     if lake_dir is not None:
-        lake.files(lake_dir)  # a missing or empty lake fails before anything starts
+        if engine == "duckdb":
+            lake.files(lake_dir)  # a remote lake is Spark's to read
+        lake.check(con, lake_dir)  # a missing, empty or wrong lake fails before anything starts
         if engine == "spark":
             from analytics import spark_engine  # PySpark is optional (requirements-spark.txt): imported when used
 
@@ -171,7 +173,7 @@ def refresh(
         last_batch = con.execute("SELECT COALESCE(max(batch_id), 0) FROM ingest_log").fetchone()[0]
         set_meta(con, "marts_batch", str(last_batch))  # the loads these marts include (see `behind`)
         # marts built from a lake: the next refresh without it is whole (its events are the database's)
-        lake_mark = f"; lake {Path(lake_dir).resolve()}" if lake_dir is not None else ""
+        lake_mark = f"; lake {lake_dir if lake.is_remote(lake_dir) else Path(lake_dir).resolve()}" if lake_dir else ""
         set_meta(con, "marts_inputs", _inputs_signature(con, settings) + lake_mark)
         set_meta(con, "lake_events", str(held) if lake_dir is not None else "0")
         kind = "whole" if plan.whole else ("nothing new" if plan.lo > plan.hi else f"weeks {plan.lo} to {plan.hi}")
@@ -216,7 +218,7 @@ def _inputs_signature(con: duckdb.DuckDBPyConnection, settings: thresholds.Thres
     return "; ".join(parts)
 
 
-def _lake_rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds, lake_dir: Path, events) -> int:
+def _lake_rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Thresholds, lake_dir: str | Path, events) -> int:
     """A whole rebuild with the events from a lake: read by DuckDB (usage_events a view over the lake for this
     refresh), or by Spark (`events`, a spark_engine.Engine). mart_source_rows counts the lake's events. Returns
     how many events the lake holds."""

@@ -14,7 +14,9 @@ directly, Spark runs in local mode on this machine's cores.
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -37,7 +39,14 @@ DETECTION_OUTPUTS = ("_det_event_week", "_det_partners", "_det_evidence_day")
 LAST_STEPS: dict[str, float] = {}
 
 
+LOG_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
+
+
 def _require_spark():
+    # PySpark warns about pandas 3 on import, and logs each failed statement itself before raising: the refresh
+    # reports both its own way (pandas is not used on this path; a failed statement is one line of error)
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     try:
         from pyspark.sql import SparkSession
     except ImportError:
@@ -59,6 +68,7 @@ def session():
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", str(max(4, 4 * cores)))
             .config("spark.driver.memory", os.environ.get("GOODHART_SPARK_DRIVER_MEMORY", "4g"))
+            .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG.as_uri()}")
         )
     builder = (
         builder.config("spark.sql.session.timeZone", "UTC")
@@ -76,20 +86,22 @@ def session():
 class SparkEvents:
     """The event-scale steps of one whole refresh, on one Spark session over one lake."""
 
-    def __init__(self, spark, lake_dir: Path) -> None:
+    def __init__(self, spark, lake_dir: str | Path) -> None:
         self.spark = spark
-        self.lake_dir = Path(lake_dir)
+        # a URI (s3a://, hdfs://) as given, else a local folder's absolute path
+        self.lake_dir = str(lake_dir) if lake.is_remote(lake_dir) else str(Path(lake_dir).resolve())
         self.macros = sparksql.Macros(*MACROS)
         self.cached: list = []
 
     def open(self, con: duckdb.DuckDBPyConnection) -> int:
         """Register the lake as usage_events and the database's small inputs; return the events in the lake."""
-        lake.files(self.lake_dir)  # a clear error for a missing or empty lake
         from pyspark.sql import functions as F
 
-        frame = self.spark.read.option("basePath", str(self.lake_dir.resolve())).parquet(
-            str(self.lake_dir.resolve() / "day=*")
-        )
+        try:
+            frame = self.spark.read.option("basePath", self.lake_dir).parquet(f"{self.lake_dir.rstrip('/')}/day=*")
+        except Exception as exc:  # a remote lake that is missing or unreadable
+            reason = str(exc).splitlines()[0]
+            raise WarehouseError(f"Spark cannot read the event lake {self.lake_dir}: {reason}") from None
         missing = [c for c in lake.COLUMNS if c not in frame.columns]
         if missing:
             raise WarehouseError(f"the event lake {self.lake_dir} lacks usage_events columns: {', '.join(missing)}")
@@ -124,8 +136,9 @@ class SparkEvents:
             if stmt.kind == "query":
                 last = frame
                 continue
-            frame = frame.persist()
-            frame.count()  # materialise now, as DuckDB's CREATE TABLE does (later steps read it several times)
+            # materialised now, as DuckDB's CREATE TABLE does: later statements read it several times, and start
+            # from its rows rather than from the plan that made them (a checkpoint cuts the lineage)
+            frame = frame.localCheckpoint(eager=True)
             frame.createOrReplaceTempView(stmt.name)
             self.cached.append(frame)
         return last
@@ -160,8 +173,8 @@ class Engine:
     """What marts.refresh asks of the engine that reads events from a lake: the marts read from events, and
     detection's features of the events (detect.EventFeatures)."""
 
-    def __init__(self, lake_dir: Path) -> None:
-        self.lake_dir = Path(lake_dir)
+    def __init__(self, lake_dir: str | Path) -> None:
+        self.lake_dir = lake_dir
         self.events = 0
         self._spark = None
         self._steps: SparkEvents | None = None

@@ -208,7 +208,14 @@ def _hex_bits(node: exp.Cast) -> exp.Expression:
 
 
 def _spark(tree: exp.Expression) -> str:
-    return tree.transform(_rewrite).sql("spark", comments=False)
+    # sqlglot's transform does not descend into a node a rule returns, which may hold more to rewrite (a
+    # timezone() under isodow(), a UBIGINT cast under xor()): rewrite until nothing changes (the rules are idempotent)
+    for _ in range(10):
+        before = tree.sql("duckdb")
+        tree = tree.transform(_rewrite)
+        if tree.sql("duckdb") == before:
+            return tree.sql("spark", comments=False)
+    raise ValueError(f"the Spark rules do not settle on: {before[:120]}")
 
 
 def translate(text: str, params: dict, macros: Macros) -> list[Statement]:
