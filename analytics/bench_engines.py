@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
+
 CHILD = """
 import json, sys, time
 from analytics import marts
@@ -70,16 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from analytics import lake as lakes
     from analytics.bench import organisation, users_for
-    from analytics.warehouse import connect_read_only
 
     say = (lambda _m: None) if args.json else (lambda m: print(m, flush=True))
     started = time.perf_counter()
     with (
-        organisation(args.keep, users=users_for(args.events), upgrade=False, say=say) as source,
+        organisation(args.keep, users=users_for(args.events), say=say) as source,
         tempfile.TemporaryDirectory(prefix="goodhart-engines-") as tmp,
     ):
         lake = source.with_name(f"{source.stem}.lake") if args.keep else Path(tmp) / "lake"
-        con = connect_read_only(source)
+        con = duckdb.connect(str(source), read_only=True)
         try:
             events = con.execute("SELECT count(*) FROM usage_events").fetchone()[0]
             if not lake.exists():

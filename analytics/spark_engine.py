@@ -72,6 +72,9 @@ def session():
         )
     builder = (
         builder.config("spark.sql.session.timeZone", "UTC")
+        # the small sides of the event joins (people, identities, prices, the time zones' quarter hours: some
+        # 10 MB at 20 zones x 180 days) are sent to every task rather than shuffled with the events
+        .config("spark.sql.autoBroadcastJoinThreshold", os.environ.get("GOODHART_SPARK_BROADCAST", "128m"))
         .config("spark.sql.ansi.enabled", "false")  # DuckDB's arithmetic: no error on a NULL-producing cast
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
     )

@@ -130,6 +130,25 @@ def test_a_lake_refresh_equals_the_refresh_of_loaded_events(built):
     assert_same_database(built["table"], built["duckdb"])
 
 
+def test_spark_submit_runs_the_same_refresh(built, tmp_path):
+    """The cluster way (README): spark-submit runs analytics/spark_submit.py, Spark configured by spark-submit
+    (here local mode on two cores), and builds the same database."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    db = tmp_path / "submitted.duckdb"
+    shutil.copy(built["source"], db)
+    env = {**os.environ, "SPARK_HOME": str(home), "PYSPARK_PYTHON": sys.executable}
+    args = ["refresh", "--engine", "spark", "--lake", str(built["lake"]), "--db", str(db), "--json"]
+    submitted = subprocess.run(
+        [str(home / "bin" / "spark-submit"), "--master", "local[2]", "analytics/spark_submit.py", *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert submitted.returncode == 0, submitted.stderr[-2000:]
+    assert json.loads(submitted.stdout.strip().splitlines()[-1])["engine"] == "spark"
+    assert_same_database(built["spark"], db)
+
+
 def test_status_counts_the_lake_events_and_the_next_plain_refresh_is_whole(built, tmp_path):
     db = tmp_path / "again.duckdb"
     shutil.copy(built["spark"], db)
