@@ -155,7 +155,12 @@ def refresh(
             lake.files(lake_dir)  # a remote lake is Spark's to read
         lake.check(con, lake_dir)  # a missing, empty or wrong lake fails before anything starts
         if engine == "spark":
-            from analytics import spark_engine  # PySpark is optional (requirements-spark.txt): imported when used
+            try:  # PySpark and sqlglot are optional (requirements-spark.txt): imported when used
+                from analytics import spark_engine
+            except ImportError as exc:
+                raise WarehouseError(
+                    f"the Spark engine needs {exc.name}: pip install -r requirements-spark.txt (and Java 17+)"
+                ) from None
 
             events = spark_engine.Engine(lake_dir)
     with transaction(con):

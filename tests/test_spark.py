@@ -292,3 +292,18 @@ def test_the_lake_is_partitioned_by_utc_day(built):
             "WHERE CAST(ts AS DATE) <> day"
         ).fetchone()[0]
     assert len(days) == expected and held == 0
+
+
+def test_a_missing_spark_package_is_one_clear_error(built, tmp_path, monkeypatch):
+    import analytics
+    from analytics import marts
+    from analytics.warehouse import WarehouseError
+
+    for name in ("analytics.spark_engine", "analytics.sparksql"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        monkeypatch.delattr(analytics, name.split(".")[1], raising=False)
+    monkeypatch.setitem(sys.modules, "sqlglot", None)  # as if not installed
+    db = tmp_path / "plain.duckdb"
+    shutil.copy(built["source"], db)
+    with connect(db, create=False) as con, pytest.raises(WarehouseError, match="needs sqlglot: pip install -r"):
+        marts.refresh(con, engine="spark", lake_dir=built["lake"])
