@@ -237,7 +237,7 @@ def _lake_rebuild(con: duckdb.DuckDBPyConnection, settings: thresholds.Threshold
     else:
         try:
             _rebuild(con, settings, events)
-            held, counts = events.events, events.counts(con)
+            held, counts = events.events, events.counts()
         finally:
             events.stop()
     con.execute("DELETE FROM mart_source_rows WHERE source = 'usage_events'")

@@ -17,8 +17,6 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -128,7 +126,7 @@ class SparkEvents:
         frame.createOrReplaceTempView(table)
 
     def run(self, name: str, params: dict) -> object:
-        """Run a SQL file on Spark: its temporary tables become cached views; returns the last query's frame."""
+        """Run a SQL file on Spark: its temporary tables become checkpointed views; returns the last query's frame."""
         last = None
         for stmt in sparksql.translate(sql_text(name), params, self.macros):
             try:
@@ -145,9 +143,6 @@ class SparkEvents:
             frame.createOrReplaceTempView(stmt.name)
             self.cached.append(frame)
         return last
-
-    def fetch(self, frame) -> pa.Table:
-        return frame.toArrow()
 
     def close(self) -> None:
         for frame in self.cached:
@@ -166,12 +161,6 @@ def _schema(rows: pa.Table):
     return from_arrow_schema(rows.schema)
 
 
-@contextmanager
-def _step(name: str) -> Iterator[None]:
-    with timed(LAST_STEPS, name):
-        yield
-
-
 class Engine:
     """What marts.refresh asks of the engine that reads events from a lake: the marts read from events, and
     detection's features of the events (detect.EventFeatures)."""
@@ -184,10 +173,10 @@ class Engine:
 
     def start(self, con: duckdb.DuckDBPyConnection) -> int:
         LAST_STEPS.clear()
-        with _step("spark start"):
+        with timed(LAST_STEPS, "spark start"):
             self._spark = session()
         self._steps = SparkEvents(self._spark, self.lake_dir)
-        with _step("lake open"):
+        with timed(LAST_STEPS, "lake open"):
             self.events = self._steps.open(con)
         return self.events
 
@@ -195,24 +184,24 @@ class Engine:
         """The mart built on Spark for the days [lo, hi] into the database's table (made empty by `create`, with the
         columns and types the DuckDB definition gives), in the order the definition gives."""
         text = sql_text(mart)
-        with _step(mart):
-            rows = self._steps.fetch(self._steps.run(mart, {"lo": lo, "hi": hi}))
+        with timed(LAST_STEPS, mart):
+            rows = self._steps.run(mart, {"lo": lo, "hi": hi}).toArrow()
             create(con, mart)
             _insert_rows(con, mart, rows, sparksql.order_of(text))
 
-    def counts(self, con: duckdb.DuckDBPyConnection) -> pa.Table:
+    def counts(self) -> pa.Table:
         """Events per tool in the lake, with the last batch (mart_source_rows' usage_events rows)."""
-        return self._steps.fetch(self._steps.run("lake_event_rows", {}))
+        return self._steps.run("lake_event_rows", {}).toArrow()
 
     def features(
         self, con: duckdb.DuckDBPyConnection, since: date, until: date, lo: date, hi: date, t: Thresholds
     ) -> None:
         """detect.EventFeatures: detection's reading of the events on Spark, every week at once."""
-        with _step("detection events"):
+        with timed(LAST_STEPS, "detection events"):
             self._steps.run("detect_events", detect.script_params(t, since=since, until=until, lo=lo, hi=hi))
             self._steps.run("detect_evidence", {"lo": lo, "hi": hi})
-        with _step("detection fetch"):
-            fetched = {name: self._steps.fetch(self._steps.spark.table(name)) for name in DETECTION_OUTPUTS}
+        with timed(LAST_STEPS, "detection fetch"):
+            fetched = {name: self._steps.spark.table(name).toArrow() for name in DETECTION_OUTPUTS}
             detect.empty_event_tables(con, t)  # DuckDB's columns and types, which the rows are cast to
             for name, rows in fetched.items():
                 _insert_rows(con, name, rows, None)
