@@ -165,6 +165,12 @@ def test_status_counts_the_lake_events_and_the_next_plain_refresh_is_whole(built
 # --- the translation rules: DuckDB's meaning, checked on both engines -------------------------------------------
 
 
+def _duckdb(text: str) -> list[tuple]:
+    """A statement's rows on a connection of its own (not the module's default one other tests share)."""
+    with duckdb.connect() as con:
+        return con.execute(text).fetchall()
+
+
 @pytest.fixture(scope="module")
 def spark():
     from analytics import spark_engine
@@ -199,7 +205,7 @@ EXPRESSIONS = {
 @pytest.mark.parametrize("name", list(EXPRESSIONS))
 def test_a_rule_gives_what_duckdb_gives(spark, name):
     text = f"SELECT {EXPRESSIONS[name]} AS v FROM ({SAMPLES}) s ORDER BY ts"
-    expected = [row[0] for row in duckdb.sql(text).fetchall()]
+    expected = [row[0] for row in _duckdb(text)]
     (stmt,) = sparksql.translate(text, {}, sparksql.Macros())
     got = [row[0] for row in spark.sql(stmt.sql).collect()]
     if name in ("local", "quarter"):  # Spark prints timestamps without trailing zero microseconds
@@ -214,7 +220,7 @@ def test_a_series_in_from_gives_what_duckdb_gives(spark):
         "FROM (VALUES (4294967297), (65536)) v(x), range(4) t(b) ORDER BY x, b"
     )
     (stmt,) = sparksql.translate(text, {}, sparksql.Macros())
-    assert [tuple(r) for r in spark.sql(stmt.sql).collect()] == duckdb.sql(text).fetchall()
+    assert [tuple(r) for r in spark.sql(stmt.sql).collect()] == _duckdb(text)
 
 
 def test_macros_are_inlined_with_their_own_names():
@@ -272,7 +278,7 @@ def test_lake_errors_are_one_line_and_change_nothing(built, tmp_path):
     assert_one_line_error(cli("refresh", "--db", str(db), "--lake", str(tmp_path / "empty")), 1, "holds no")
     partial = tmp_path / "partial" / "day=2026-11-01"
     partial.mkdir(parents=True)
-    duckdb.sql(f"COPY (SELECT 'e1' AS event_id, TIMESTAMP '2026-11-01 10:00' AS ts) TO '{partial / 'a.parquet'}'")
+    _duckdb(f"COPY (SELECT 'e1' AS event_id, TIMESTAMP '2026-11-01 10:00' AS ts) TO '{partial / 'a.parquet'}'")
     for engine in ("duckdb", "spark"):
         result = cli("refresh", "--db", str(db), "--engine", engine, "--lake", str(tmp_path / "partial"))
         assert_one_line_error(result, 1, "lacks usage_events columns: user_id, tool")
