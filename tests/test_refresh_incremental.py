@@ -50,7 +50,7 @@ def _part(files: Path, tmp: Path, table: str, name: str, where: str) -> Path:
     duckdb.execute(
         f"COPY (SELECT * FROM read_parquet('{files / f'{table}.parquet'}') WHERE {where}) "
         f"TO '{target}' (FORMAT parquet)"
-    )
+    ).fetchall()  # completes the statement, so the shared default connection is free for the next test
     return target
 
 

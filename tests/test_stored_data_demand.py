@@ -188,7 +188,7 @@ def _part(files: Path, tmp: Path, table: str, name: str, where: str, change: str
     duckdb.execute(
         f"COPY (SELECT {select} FROM read_parquet('{files / f'{table}.parquet'}') WHERE {where}) "
         f"TO '{target}' (FORMAT parquet)"
-    )
+    ).fetchall()  # completes the statement, so the shared default connection is free for the next test
     return target
 
 
