@@ -114,12 +114,14 @@ def _event_features(
     run_script(con, "detect_events", script_params(t, since=since, until=until, lo=lo, hi=hi))
 
 
+NO_DAYS = (date(2000, 1, 3), date(2000, 1, 2))  # an empty range of days (and of Mondays): tables with no rows
+
+
 def empty_event_tables(con: duckdb.DuckDBPyConnection, t: Thresholds) -> None:
     """_det_event_week, _det_partners and _det_evidence_day with their columns and no rows: the scripts run over no
     days (another engine's rows are then inserted into them)."""
-    nothing = (date(2000, 1, 3), date(2000, 1, 2))
-    _event_features(con, *nothing, *nothing, t)
-    run_script(con, "detect_evidence", {"lo": nothing[0], "hi": nothing[1]})
+    _event_features(con, *NO_DAYS, *NO_DAYS, t)
+    run_script(con, "detect_evidence", {"lo": NO_DAYS[0], "hi": NO_DAYS[1]})
 
 
 def _event_features_by_chunk(
@@ -555,7 +557,7 @@ def run_and_persist(
     their event features are recomputed (from their events and a day either side), the rest come from the
     stored ones, and weeks before them keep their stored judgement against peers (unless `rescore_all`: a
     change that reaches every week, such as which tools report outcomes).
-    `events`: another engine reads the events (analytics/spark.py), for every week; the scoring stays here.
+    `events`: another engine reads the events (analytics/spark_engine.py), for every week; the scoring stays here.
     """
     if events is not None and weeks is not None:
         raise ValueError("event features from another engine are made for every week")
@@ -563,7 +565,7 @@ def run_and_persist(
     bounds = window(con, None, None)
     if bounds is None:
         found = _empty_detection()
-        _event_features(con, date(2000, 1, 3), date(2000, 1, 2), date(2000, 1, 3), date(2000, 1, 2), t)
+        _event_features(con, *NO_DAYS, *NO_DAYS, t)
         _store_event_features(con, date.min, date.min, t, whole=True)
         _load_event_features(con)
         for statement in statements(sql_text("detect_cleanup")):

@@ -21,7 +21,7 @@ guess.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 import sqlglot
 from sqlglot import exp
@@ -103,9 +103,7 @@ def _literal(value: object) -> exp.Expression:
         return exp.null()
     if isinstance(value, bool):
         return exp.true() if value else exp.false()
-    if isinstance(value, datetime):
-        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.build("TIMESTAMPLTZ"))
-    if isinstance(value, date):
+    if type(value) is date:  # a datetime would lose its time in a DATE literal: refused below
         return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
     if isinstance(value, int | float):
         return exp.Literal.number(repr(value))
